@@ -1,0 +1,13 @@
+"""mvtrack: automatic mitral valve insertion point tracking in long-axis cardiac MRI cines.
+
+Heavy modules (networks, pipeline) are imported lazily so that ``mvtrack --help`` is instant.
+"""
+
+__version__ = "0.1.0"
+
+
+def analyze(path, **kwargs):
+    """Analyse one study folder or file list; see :func:`mvtrack.pipeline.analyze_study`."""
+    from mvtrack.pipeline.study import analyze_study
+
+    return analyze_study(path, **kwargs)

@@ -1,0 +1,106 @@
+"""The :class:`Cine` value object carried from the reader to the report.
+
+Coordinate convention (the one used everywhere in mvtrack): points are ``(x, y)`` =
+``(column, row)`` in pixels of the stored frame, origin at the centre of the top-left pixel.
+``frames[t, row, col]``; ``pixel_spacing_mm = (row_spacing, col_spacing)`` as in DICOM PixelSpacing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+VIEWS = ("2CH", "4CH")
+UNKNOWN_VIEW = "unknown"
+
+#: Names of the two MV points per view, in the order of ``points_px[:, k]``. The first point is
+#: the one that the standardisation puts on the left.
+POINT_NAMES = {"2CH": ("anterior", "inferior"), "4CH": ("lateral", "septal")}
+
+
+@dataclass(frozen=True)
+class Cine:
+    """One 2D+t long-axis cine.
+
+    Attributes:
+        frames: (T, H, W) float32 image intensities after RescaleSlope/Intercept.
+        pixel_spacing_mm: (row, col) spacing in mm.
+        times_s: (T,) trigger times in s, increasing; times_s[0] is the first (end-diastolic) frame.
+        rr_s: RR interval in s (NominalInterval, or estimated from the trigger times).
+        view: "2CH", "4CH" or "unknown".
+        view_source: how the view was decided (which tag or folder name), for the report.
+        orientation: (6,) ImageOrientationPatient (row then column direction cosines) or None.
+        position_mm: (3,) ImagePositionPatient of the top-left pixel or None.
+        series_uid, series_description, manufacturer, study_uid: from the headers ("" if absent).
+        source_paths: the files the frames came from.
+        notes: reader remarks worth showing in the report (e.g. how frames were grouped).
+    """
+
+    frames: np.ndarray
+    pixel_spacing_mm: tuple[float, float]
+    times_s: np.ndarray
+    rr_s: float
+    view: str = UNKNOWN_VIEW
+    view_source: str = "not stated"
+    orientation: np.ndarray | None = None
+    position_mm: np.ndarray | None = None
+    series_uid: str = ""
+    series_description: str = ""
+    manufacturer: str = ""
+    study_uid: str = ""
+    source_paths: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(H, W) of one frame in pixels."""
+        return int(self.frames.shape[1]), int(self.frames.shape[2])
+
+    def with_view(self, view: str, source: str = "forced by the user") -> "Cine":
+        """A copy with the view set explicitly (the user can always force the view)."""
+        view = view.upper()
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+        from dataclasses import replace
+
+        return replace(self, view=view, view_source=source)
+
+    def summary(self) -> str:
+        """One line for logs: frames, size, spacing, RR, view."""
+        h, w = self.shape
+        return (
+            f"{self.view:7s} {self.n_frames:3d} frames {h}x{w} px, "
+            f"{self.pixel_spacing_mm[0]:.3f} x {self.pixel_spacing_mm[1]:.3f} mm, "
+            f"RR {self.rr_s * 1000:.0f} ms, {self.manufacturer or 'unknown vendor'} "
+            f"(view from {self.view_source})"
+        )
+
+
+def validate_cine(cine: Cine, source: object) -> Cine:
+    """Check the invariants every reader must give; raise CineError naming ``source`` if broken."""
+    from mvtrack.errors import CineError
+
+    if cine.frames.ndim != 3:
+        raise CineError(source, f"frames must be T x H x W, got shape {cine.frames.shape}")
+    if cine.n_frames < 2:
+        raise CineError(source, f"only {cine.n_frames} frame: a cine needs at least 2 frames")
+    if len(cine.times_s) != cine.n_frames:
+        raise CineError(source, "number of trigger times differs from the number of frames")
+    if np.any(np.diff(cine.times_s) <= 0):
+        raise CineError(source, "trigger times are not strictly increasing (duplicate frames?)")
+    if not all(np.isfinite(s) and s > 0 for s in cine.pixel_spacing_mm):
+        raise CineError(source, f"invalid pixel spacing {cine.pixel_spacing_mm}")
+    if not np.isfinite(cine.frames).all():
+        raise CineError(source, "image contains non-finite values")
+    return cine
+
+
+def rr_from_times(times_s: np.ndarray) -> float:
+    """RR interval estimated from trigger times covering one cycle: last time plus one median step."""
+    step = float(np.median(np.diff(times_s)))
+    return float(times_s[-1] - times_s[0] + step)

@@ -1,0 +1,59 @@
+"""Cines as ``.npz``: ``frames`` (T, H, W), ``pixel_spacing_mm`` (row, col), ``times_s`` (T,),
+optional ``rr_s`` and ``view``. Handy from Python and for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mvtrack.errors import CineError
+from mvtrack.io.cine import Cine, rr_from_times, validate_cine
+from mvtrack.io.views import guess_view
+
+
+def read_npz_cine(path: Path | str, view: str | None = None) -> Cine:
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except Exception as exc:
+        raise CineError(path, f"unreadable .npz file ({exc.__class__.__name__})") from None
+    for key in ("frames", "pixel_spacing_mm", "times_s"):
+        if key not in arrays:
+            raise CineError(path, f"missing array {key!r} (needs frames, pixel_spacing_mm, times_s)")
+    times_s = np.asarray(arrays["times_s"], dtype=np.float64)
+    stored_view = str(arrays["view"]) if "view" in arrays else ""
+    if view:
+        found_view, view_source = view.upper(), "forced by the user"
+    elif stored_view in ("2CH", "4CH"):
+        found_view, view_source = stored_view, "the file's 'view' array"
+    else:
+        found_view, view_source = guess_view([("file name", path.stem), ("folder name", path.parent.name)])
+    frames = np.asarray(arrays["frames"], dtype=np.float32)
+    rr_s = float(arrays["rr_s"]) if "rr_s" in arrays else (rr_from_times(times_s) if len(times_s) > 1 else 1.0)
+    spacing = np.asarray(arrays["pixel_spacing_mm"], dtype=float).ravel()
+    if spacing.size != 2:
+        raise CineError(path, "pixel_spacing_mm must hold two numbers (row, col)")
+    cine = Cine(
+        frames=frames,
+        pixel_spacing_mm=(float(spacing[0]), float(spacing[1])),
+        times_s=times_s,
+        rr_s=rr_s,
+        view=found_view,
+        view_source=view_source,
+        source_paths=(str(path),),
+        series_description=path.stem,
+    )
+    return validate_cine(cine, path)
+
+
+def write_npz_cine(cine: Cine, path: Path | str) -> None:
+    np.savez_compressed(
+        path,
+        frames=cine.frames,
+        pixel_spacing_mm=np.asarray(cine.pixel_spacing_mm),
+        times_s=cine.times_s,
+        rr_s=np.asarray(cine.rr_s),
+        view=np.asarray(cine.view),
+    )

@@ -1,0 +1,1 @@
+"""Synthetic long-axis cines with known MV points: the training data of mvtrack's networks."""

@@ -1,0 +1,28 @@
+"""Shared fixtures: small cines made on the fly, and the real sample shipped with the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mvtrack.io import Cine
+
+REAL_SAMPLE = Path(__file__).resolve().parents[1] / "src" / "mvtrack" / "data" / "mvnet-sample"
+LEGACY_MULTIFRAME = Path(__file__).resolve().parent / "data" / "legacy-multiframe" / "heart-16frames.dcm"
+
+
+def make_cine(n_frames: int = 6, shape=(40, 52), spacing=(1.5, 1.7), seed: int = 0, view: str = "2CH") -> Cine:
+    """A small random cine whose frame t holds the value t in its top-left pixel (to check order)."""
+    rng = np.random.default_rng(seed)
+    frames = rng.uniform(0, 500, size=(n_frames, *shape)).astype(np.float32)
+    frames[:, 0, 0] = np.arange(n_frames) * 10
+    times = np.arange(n_frames) * 0.04
+    return Cine(frames=frames, pixel_spacing_mm=spacing, times_s=times, rr_s=n_frames * 0.04, view=view,
+                orientation=np.array([1.0, 0, 0, 0, 1, 0]), position_mm=np.array([0.0, 0, 0]))
+
+
+@pytest.fixture
+def small_cine() -> Cine:
+    return make_cine()

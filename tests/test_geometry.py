@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mvtrack.geometry import (
+    CROP_SHAPE,
+    Stage1Map,
+    apex_normal_mm,
+    standardisation_from_points,
+)
+
+
+def _gaussian_dot(shape, x, y, sigma=1.2):
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    return np.exp(-((cols - x) ** 2 + (rows - y) ** 2) / (2 * sigma**2)).astype(np.float32)
+
+
+def _centroid(image):
+    image = np.clip(image - 0.2 * image.max(), 0, None)
+    rows, cols = np.mgrid[: image.shape[0], : image.shape[1]]
+    return np.array([(cols * image).sum(), (rows * image).sum()]) / image.sum()
+
+
+def _motion_points(p_left, p_right, apex_direction, n=12, amplitude=8.0):
+    """(n, 2, 2) points moving toward ``apex_direction`` (px) and back over one cycle."""
+    shift = amplitude * np.sin(np.linspace(0, np.pi, n)) ** 2
+    base = np.array([p_left, p_right], dtype=float)
+    return base[None] + shift[:, None, None] * np.asarray(apex_direction, float)[None, None]
+
+
+def test_stage1_pixel_centres_and_inverse():
+    stage1 = Stage1Map((200, 320))
+    corners = np.array([[-0.5, -0.5], [319.5, 199.5]])
+    np.testing.assert_allclose(stage1.to_stage1(corners), [[-0.5, -0.5], [159.5, 159.5]])
+    points = np.random.default_rng(0).uniform(0, 200, (50, 2))
+    np.testing.assert_allclose(stage1.to_original(stage1.to_stage1(points)), points, atol=1e-9)
+
+
+def test_stage1_dot_lands_where_the_map_says():
+    shape = (208, 168)
+    x, y = 120.3, 60.7
+    image = _gaussian_dot(shape, x, y, sigma=2.0)[None]
+    stage1 = Stage1Map(shape)
+    resized = stage1.resize(image)[0]
+    assert resized.shape == (160, 160)
+    np.testing.assert_allclose(_centroid(resized), stage1.to_stage1(np.array([x, y])), atol=0.5)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_standardise_roundtrip_is_identity(seed):
+    rng = np.random.default_rng(seed)
+    left, right = rng.uniform(40, 160, 2), rng.uniform(40, 160, 2)
+    angle = rng.uniform(0, 2 * np.pi)
+    points = _motion_points(left, right, [np.cos(angle), np.sin(angle)])
+    spacing = tuple(rng.uniform(1.0, 2.2, 2))
+    std = standardisation_from_points(points, spacing)
+    test_points = rng.uniform(-50, 250, (100, 2))
+    np.testing.assert_allclose(std.to_original(std.to_standard(test_points)), test_points, atol=1e-6)
+
+
+# Four quadrant orientations of the MV line, each with the apex on either side (both flips).
+CASES = [
+    (left, right)
+    for left, right in [((60, 80), (100, 80)), ((100, 60), (100, 100)), ((100, 80), (60, 80)), ((80, 100), (80, 60))]
+]
+
+
+@pytest.mark.parametrize("left,right", CASES)
+@pytest.mark.parametrize("apex_sign", [1, -1])
+@pytest.mark.parametrize("spacing", [(1.6, 1.6), (1.3, 2.0)])
+def test_standardise_orientation_rules(left, right, apex_sign, spacing):
+    left, right = np.array(left, float), np.array(right, float)
+    line = right - left
+    apex_px = apex_sign * np.array([-line[1], line[0]]) / np.linalg.norm(line)
+    points = _motion_points(left, right, apex_px)
+    std = standardisation_from_points(points, spacing)
+    mapped = std.to_standard(points)
+    # MV centre of the first frame at the crop centre; the line horizontal; named point on the left
+    centre = mapped[0].mean(axis=0)
+    np.testing.assert_allclose(centre, [(CROP_SHAPE[1] - 1) / 2, (CROP_SHAPE[0] - 1) / 2], atol=1e-9)
+    assert mapped[0, 0, 1] == pytest.approx(mapped[0, 1, 1], abs=1e-9)
+    assert mapped[0, 0, 0] < mapped[0, 1, 0]
+    # the systolic motion goes down the image (toward the apex)
+    assert mapped[6].mean(axis=0)[1] > centre[1] + 1
+    # scale: 0.75 mm pixels
+    length_mm = np.linalg.norm(line * np.array([spacing[1], spacing[0]]))
+    assert mapped[0, 1, 0] - mapped[0, 0, 0] == pytest.approx(length_mm / 0.75)
+
+
+@pytest.mark.parametrize("spacing", [(1.8, 1.8), (1.4, 2.1)])
+def test_standardise_dot_lands_within_half_a_pixel(spacing):
+    shape = (150, 170)
+    left, right = np.array([70.0, 60.0]), np.array([100.0, 75.0])
+    points = _motion_points(left, right, [0.3, -0.95])
+    std = standardisation_from_points(points, spacing)
+    dot = np.array([92.4, 55.2])
+    image = _gaussian_dot(shape, *dot, sigma=1.5)
+    warped = std.warp(image[None])[0]
+    assert warped.shape == CROP_SHAPE
+    np.testing.assert_allclose(_centroid(warped), std.to_standard(dot), atol=0.5)
+
+
+def test_apex_normal_follows_motion():
+    points = _motion_points((50, 50), (90, 50), (0, -1))  # apex up in the image
+    np.testing.assert_allclose(apex_normal_mm(points, (1.5, 1.5)), [0, -1], atol=1e-12)
+    points = _motion_points((50, 50), (90, 50), (0, 1))
+    np.testing.assert_allclose(apex_normal_mm(points, (1.5, 1.5)), [0, 1], atol=1e-12)
+
+
+def test_standardisation_serialises():
+    points = _motion_points((50, 50), (90, 60), (0.2, 1))
+    std = standardisation_from_points(points, (1.5, 1.7))
+    again = type(std).from_dict(std.to_dict())
+    np.testing.assert_allclose(again.matrix, std.matrix)
+    assert again.out_shape == std.out_shape

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mvtrack.results import ResultError, ViewTrack, build_result, read_result, write_result
+from mvtrack.synth.motion import MotionParams, mv_displacement_mm
+
+
+def _view(n=30, rr=1.0):
+    times = np.arange(n) * rr / n
+    shift = mv_displacement_mm(MotionParams(rr_s=rr), times) / 1.5  # px toward +y (apex down)
+    points = np.zeros((n, 2, 2))
+    points[:, 0] = np.stack([np.full(n, 40.0), 60 + shift], axis=1)
+    points[:, 1] = np.stack([np.full(n, 75.0), 60 + shift], axis=1)
+    return ViewTrack(points, ("anterior", "inferior"), times, (1.5, 1.5), rr, "1.2.3")
+
+
+def test_result_contract_roundtrip(tmp_path):
+    result = build_result("patient1", {"2CH": _view(), "4CH": _view(25)}, {"2CH": "m1"}, "0.1.0")
+    path = tmp_path / "patient1" / "results.json"
+    write_result(result, path)
+    back = read_result(path)
+    assert back["metrics"]["mapse_mm"] == pytest.approx(12.0, abs=0.1)
+    assert np.asarray(back["views"]["2CH"]["points_px"]).shape == (30, 2, 2)
+    assert len(back["times_s"]) == 30
+    assert not list(path.parent.glob(".*tmp"))
+
+
+def test_invalid_result_is_refused_and_good_file_kept(tmp_path):
+    path = tmp_path / "results.json"
+    good = build_result("p", {"2CH": _view()}, {}, "0.1.0")
+    write_result(good, path)
+    bad = json.loads(json.dumps(good))
+    bad["views"]["2CH"]["points_px"] = bad["views"]["2CH"]["points_px"][:-1]
+    with pytest.raises(ResultError, match="view 2CH has 30 times"):
+        write_result(bad, path)
+    bad2 = dict(good, views={"3CH": good["views"]["2CH"]})
+    with pytest.raises(ResultError):
+        write_result(bad2, path)
+    assert read_result(path)["study"] == "p"
