@@ -46,7 +46,7 @@ def _base_dataset(path: Path, sop_class: str, cine: Cine, study_uid: str, series
     ds.PatientID = "SYNTHETIC"
     ds.PatientName = "Synthetic^Subject"
     ds.SeriesNumber = 1
-    ds.NominalInterval = round(cine.rr_s * 1000.0, 1)
+    ds.NominalInterval = int(round(cine.rr_s * 1000.0))  # IS: whole ms
     ds.CardiacNumberOfImages = cine.n_frames
     ds.SliceThickness = 8.0
     ds.Rows, ds.Columns = cine.shape
