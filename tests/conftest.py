@@ -26,3 +26,28 @@ def make_cine(n_frames: int = 6, shape=(40, 52), spacing=(1.5, 1.7), seed: int =
 @pytest.fixture
 def small_cine() -> Cine:
     return make_cine()
+
+
+TINY = dict(depth=10, width=8, max_width=16)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A complete model folder (4 networks) of tiny random ResNets: exercises the plumbing, not accuracy."""
+    import torch
+
+    from mvtrack.models.export import export_model_dir
+    from mvtrack.models.network import NetworkConfig, build_network
+
+    root = tmp_path_factory.mktemp("tiny_model")
+    checkpoints = {}
+    torch.manual_seed(0)
+    for view in ("2CH", "4CH"):
+        for stage in (1, 2):
+            config = NetworkConfig(view=view, stage=stage, **TINY)
+            path = root / f"{config.name}.ckpt"
+            torch.save({"network": config.to_dict(), "state_dict": build_network(config).state_dict(),
+                        "best_val_mm": 99.0, "iteration": 0}, path)
+            checkpoints[config.name] = path
+    export_model_dir(checkpoints, root / "model", model_id="tiny-test")
+    return root / "model"

@@ -70,16 +70,133 @@ def synth(
 
 
 @app.command()
+def analyze(
+    paths: list[Path] = typer.Argument(..., help="A study folder, a folder of studies, a series folder, or NIfTI/.npz files."),
+    out: Path = typer.Option(..., "--out", help="Output folder: one subfolder per study."),
+    view: Optional[str] = typer.Option(None, help="Force the view of every cine read: 2CH or 4CH (needed for NIfTI without a view in its name)."),
+    model: Optional[Path] = typer.Option(None, help="Model folder (default: the shipped model)."),
+    passes: int = typer.Option(2, help="Stage-2 passes after stage 1 (paper: 2, i.e. 1+2+2; 0 = stage 1 only)."),
+    batch: Optional[bool] = typer.Option(None, "--batch/--single", help="PATH is a folder of studies / one study (default: guess)."),
+    force: bool = typer.Option(False, help="Redo studies that already have results."),
+    movies: bool = typer.Option(True, help="Write overlay movies (GIF, and MP4 when an encoder is available)."),
+    threads: Optional[int] = typer.Option(None, help="ONNX Runtime threads."),
+) -> None:
+    """Track the MV points in every frame, compute MAPSE and s', e', a', and write a report per study."""
+    from rich.progress import Progress
+
+    from mvtrack.models.store import ModelSet
+    from mvtrack.pipeline.batch import discover_studies, run_study, write_summary
+    from mvtrack.pipeline.study import analyze_study
+
+    try:
+        if view and view.upper() not in ("2CH", "4CH"):
+            raise MvtrackError(f"--view must be 2CH or 4CH, got {view!r}")
+        studies = discover_studies(paths, batch)
+        models = ModelSet(model, threads=threads)
+    except MvtrackError as error:
+        _fail(error)
+    status = {}
+    with Progress(transient=True) as progress:
+        task = progress.add_task("analysing", total=len(studies))
+        for study in studies:
+            outcome = run_study(
+                study, out,
+                lambda s: analyze_study(s.paths, view=view, stage2_passes=passes, study_id=s.study_id, models=models),
+                force=force, movies=movies)
+            status[study.study_id] = outcome
+            if outcome == "failed":
+                error = _read_error(out, study.study_id)
+                progress.console.print(f"[red]failed[/red] {study.study_id}: {error}")
+            progress.advance(task)
+    summary = write_summary(out) if len(studies) > 1 else None
+    counts = {k: sum(v == k for v in status.values()) for k in ("done", "skipped", "failed")}
+    typer.echo(f"{counts['done']} analysed, {counts['skipped']} already done, {counts['failed']} failed; results in {out}")
+    if summary:
+        typer.echo(f"summary: {summary}")
+    for study_id, outcome in status.items():
+        if outcome in ("done", "skipped") and len(studies) == 1:
+            _print_headline(out / study_id)
+    if counts["failed"] and (len(studies) == 1 or counts["failed"] == len(studies)):
+        raise typer.Exit(code=1)
+
+
+def _read_error(out: Path, study_id: str) -> str:
+    import json
+
+    for folder in (out / study_id, out / f"{study_id}.error"):
+        if (folder / "error.json").exists():
+            return json.loads((folder / "error.json").read_text())["error"]
+    return "unknown error"
+
+
+def _print_headline(folder: Path) -> None:
+    import json
+
+    result = json.loads((folder / "results.json").read_text())
+    metrics = result["metrics"]
+
+    def fmt(key, unit):
+        value = metrics.get(key)
+        return f"{value:.1f} {unit}" if value is not None else f"n/a ({metrics.get('reasons', {}).get(key, '')})"
+
+    typer.echo(f"{result['study']}: views {'+'.join(sorted(result['views']))}")
+    for line in result.get("series_selection", []):
+        typer.echo(f"  {line}")
+    typer.echo(f"  MAPSE {fmt('mapse_mm', 'mm')} | s' {fmt('s_prime_cm_s', 'cm/s')} | "
+               f"e' {fmt('e_prime_cm_s', 'cm/s')} | a' {fmt('a_prime_cm_s', 'cm/s')}")
+    qc = result.get("qc", {})
+    typer.echo("  QC: " + ("review: " + "; ".join(qc["reasons"]) if qc.get("needs_review") else "no rule fired"))
+    typer.echo(f"  report: {folder / 'report.html'}")
+
+
+@app.command()
+def train(
+    view: str = typer.Option(..., help="2CH or 4CH."),
+    stage: int = typer.Option(..., help="1 (whole frame, 160 x 160) or 2 (standardised 118 x 162 crop)."),
+    out: Path = typer.Option(..., help="Run folder: checkpoints, summary and an exported model folder."),
+    cache: Optional[Path] = typer.Option(None, help="A sample cache folder (<view>.npz) built earlier."),
+    data: Optional[Path] = typer.Option(None, help="A folder of annotated studies (cines + annotations.json/truth.json)."),
+    synthetic: int = typer.Option(0, help="Train on this many synthetic subjects (generated into the run folder)."),
+    synthetic_seed: int = typer.Option(1000, help="Seed of the synthetic training subjects."),
+    depth: int = typer.Option(18, help="ResNet depth: 10, 18, 34 or 50 (paper: 50)."),
+    width: int = typer.Option(32, help="Channels after the first convolution (paper: 64)."),
+    max_width: int = typer.Option(128, help="Channel cap of the last stages (paper: 512)."),
+    epochs: float = typer.Option(20.0, help="Passes over the training samples (paper: 20)."),
+    batch_size: int = typer.Option(8, help="Mini-batch size (paper: 8)."),
+    lr: float = typer.Option(1e-4, help="Adam learning rate (paper: 1e-4)."),
+    minutes: Optional[float] = typer.Option(None, help="Stop after this many minutes, keeping the best checkpoint."),
+    seed: int = typer.Option(0, help="Seed of initialisation, split and augmentation."),
+    resume: bool = typer.Option(False, help="Continue from OUT/last.pt."),
+    init_imagenet: Optional[Path] = typer.Option(None, help="Local ImageNet ResNet-50 weights (torchvision/timm layout)."),
+    workers: int = typer.Option(2, help="Processes for building the sample cache."),
+) -> None:
+    """Train one network (view x stage) and export it as a model folder usable by `analyze --model`."""
+    from mvtrack.models.network import NetworkConfig
+    from mvtrack.train.run import run_training
+
+    try:
+        if view.upper() not in ("2CH", "4CH") or stage not in (1, 2):
+            raise MvtrackError("--view must be 2CH or 4CH and --stage 1 or 2")
+        summary = run_training(
+            NetworkConfig(view=view.upper(), stage=stage, depth=depth, width=width, max_width=max_width),
+            out, cache=cache, data=data, synthetic=synthetic, synthetic_seed=synthetic_seed, epochs=epochs,
+            batch_size=batch_size, lr=lr, minutes=minutes, seed=seed, resume=resume, init_imagenet=init_imagenet,
+            workers=workers)
+    except MvtrackError as error:
+        _fail(error)
+    typer.echo(f"best validation error {summary['best_val_mm']:.2f} mm after {summary['iterations']} iterations "
+               f"({summary['minutes']:.1f} min); model folder: {out / 'model'}")
+
+
+@app.command()
 def demo(out: Path = typer.Option(Path("demo_out"), help="Where the demo writes its report.")) -> None:
-    """Run mvtrack on the built-in real study (one Siemens patient, 2CH and 4CH) and print the headline numbers."""
+    """Analyse the built-in real study (one Siemens patient, 2CH and 4CH) with the shipped model."""
     from importlib.resources import files
 
-    from mvtrack.io import read_cines
-
     sample = Path(str(files("mvtrack") / "data" / "mvnet-sample"))
-    typer.echo(f"Built-in study: {sample}")
-    for cine in read_cines(sample):
-        typer.echo("  " + cine.summary())
+    typer.echo(f"Built-in study: {sample} (real Siemens 1.5 T cines, 2CH and 4CH; no annotations)")
+    analyze(paths=[sample], out=out, view=None, model=None, passes=2, batch=False, force=True, movies=True,
+            threads=None)
 
 
 def main() -> None:  # pragma: no cover - entry point used by `python -m mvtrack`

@@ -1,0 +1,33 @@
+"""Pre-processing shared by training (torch) and inference (ONNX Runtime): NumPy only.
+
+Each network sees one grayscale frame normalised by its median and interquartile range (paper), and
+predicts the two MV points as 4 numbers in a normalised frame: ``(x, y) / (W, H) * 2 - 1`` of the
+stage's own pixels (centre-of-pixel convention), so targets lie in about [-1, 1] whatever the size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def normalise_images(images: np.ndarray) -> np.ndarray:
+    """(N, H, W) -> (N, H, W) float32 with per-image (x - median) / IQR."""
+    images = np.asarray(images, dtype=np.float32)
+    flat = images.reshape(images.shape[0], -1)
+    q25, median, q75 = np.percentile(flat, [25, 50, 75], axis=1)
+    iqr = np.maximum(q75 - q25, 1e-3 * np.maximum(np.abs(flat).max(axis=1), 1e-6))
+    return ((images - median[:, None, None]) / iqr[:, None, None]).astype(np.float32)
+
+
+def points_to_targets(points_px: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
+    """(N, 2, 2) points (x, y) in stage pixels -> (N, 4) targets in about [-1, 1]."""
+    height, width = shape_hw
+    scale = np.array([width, height], dtype=np.float64)
+    return ((np.asarray(points_px) + 0.5) / scale * 2.0 - 1.0).reshape(len(points_px), 4).astype(np.float32)
+
+
+def targets_to_points(targets: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
+    """(N, 4) network outputs -> (N, 2, 2) points (x, y) in stage pixels."""
+    height, width = shape_hw
+    scale = np.array([width, height], dtype=np.float64)
+    return (np.asarray(targets, dtype=np.float64).reshape(-1, 2, 2) + 1.0) / 2.0 * scale - 0.5

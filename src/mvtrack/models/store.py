@@ -1,0 +1,129 @@
+"""A model folder: four ONNX networks, their fp16 PyTorch weights and a manifest with checksums.
+
+Layout of a model folder (the shipped one is ``mvtrack/weights``)::
+
+    manifest.json            {"model_id", "networks": {"2ch_stage1": {...config, files, sha256, val_mm}}}
+    2ch_stage1.onnx          inference (ONNX Runtime; no torch needed)
+    2ch_stage1.pt            fp16 state dict + configs, for fine-tuning (torch.load(weights_only=True))
+    ...
+
+Loading checks every file's sha256 against the manifest and refuses a mismatch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from mvtrack.errors import ModelError
+from mvtrack.models.preprocess import normalise_images, targets_to_points
+
+MANIFEST = "manifest.json"
+
+
+def shipped_model_dir() -> Path:
+    return Path(str(files("mvtrack") / "weights"))
+
+
+def sha256_of(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(model_dir: Path | str) -> dict:
+    path = Path(model_dir) / MANIFEST
+    if not path.exists():
+        raise ModelError(f"{model_dir}: not a model folder (no {MANIFEST})")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{path}: unreadable manifest ({exc})") from None
+
+
+def verified_file(model_dir: Path | str, entry: dict, key: str) -> Path:
+    """The path of ``entry[key]`` inside the model folder after checking its sha256."""
+    path = Path(model_dir) / entry[key]
+    if not path.exists():
+        raise ModelError(f"{path}: missing model file")
+    expected = entry.get(f"{key}_sha256")
+    if expected and sha256_of(path) != expected:
+        raise ModelError(f"{path}: checksum mismatch (corrupt or modified weights)")
+    return path
+
+
+@dataclass
+class OnnxNetwork:
+    """One network under ONNX Runtime: frames in the stage's pixels -> points in the same pixels."""
+
+    name: str
+    session: object
+    input_shape: tuple[int, int]
+
+    def predict(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        """(N, H, W) images in the stage frame -> (N, 2, 2) points (x, y) in that frame."""
+        normalised = normalise_images(images)[:, None]
+        input_name = self.session.get_inputs()[0].name
+        outputs = [self.session.run(None, {input_name: normalised[i:i + batch_size]})[0]
+                   for i in range(0, len(normalised), batch_size)]
+        return targets_to_points(np.concatenate(outputs), self.input_shape)
+
+
+class ModelSet:
+    """The networks of a model folder, loaded lazily per view and stage.
+
+    A folder may hold only some networks (e.g. the output of one `mvtrack train` run); the others
+    then come from the shipped model, and :meth:`ids` says which came from where.
+    """
+
+    def __init__(self, model_dir: Path | str | None = None, threads: int | None = None):
+        self.model_dir = Path(model_dir) if model_dir else shipped_model_dir()
+        self.manifest = read_manifest(self.model_dir)
+        self.threads = threads
+        self._networks: dict[str, OnnxNetwork] = {}
+        self._fallback = None
+        if self.model_dir.resolve() != shipped_model_dir().resolve() and (shipped_model_dir() / MANIFEST).exists():
+            if len(self.manifest["networks"]) < 4:
+                self._fallback = ModelSet(shipped_model_dir(), threads)
+
+    @property
+    def model_id(self) -> str:
+        return str(self.manifest.get("model_id", self.model_dir.name))
+
+    def has(self, view: str, stage: int) -> bool:
+        own = f"{view.lower()}_stage{stage}" in self.manifest["networks"]
+        return own or (self._fallback is not None and self._fallback.has(view, stage))
+
+    def network(self, view: str, stage: int) -> OnnxNetwork:
+        name = f"{view.lower()}_stage{stage}"
+        if name not in self._networks:
+            entry = self.manifest["networks"].get(name)
+            if entry is None and self._fallback is not None:
+                return self._fallback.network(view, stage)
+            if entry is None:
+                raise ModelError(f"{self.model_dir}: no network for {view} stage {stage}")
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = self.threads or min(os.cpu_count() or 1, 4)
+            options.inter_op_num_threads = 1
+            providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
+            session = ort.InferenceSession(str(verified_file(self.model_dir, entry, "onnx")), options, providers=providers)
+            shape = tuple(entry["network"]["input_shape"])
+            self._networks[name] = OnnxNetwork(name, session, shape)
+        return self._networks[name]
+
+    def ids(self) -> dict:
+        """Per-network identifiers for results.json: model id, network name and weight checksum prefix."""
+        ids = self._fallback.ids() if self._fallback is not None else {}
+        ids.update({name: f"{self.model_id}/{name}@{entry.get('onnx_sha256', '')[:12]}"
+                    for name, entry in self.manifest["networks"].items()})
+        return ids

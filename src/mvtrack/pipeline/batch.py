@@ -1,0 +1,156 @@
+"""Analyse many studies: per-study outputs written atomically, failures isolated, reruns resumable."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from mvtrack.errors import MvtrackError
+from mvtrack.results import read_result, write_json_atomic, write_result
+
+IMAGE_SUFFIXES = (".dcm", ".ima", ".nii", ".gz", ".npz", "")
+CSV_FIELDS = ["study", "mapse_mm", "s_prime_cm_s", "e_prime_cm_s", "a_prime_cm_s", "views", "needs_review",
+              "qc_reasons", "mapse_2ch_mm", "mapse_4ch_mm", "heart_rate_bpm"]
+
+
+@dataclass
+class Study:
+    study_id: str
+    paths: list[Path]
+
+
+def _has_image_files(folder: Path) -> bool:
+    return any(p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
+               and p.name not in ("LICENSE", "README", "DICOMDIR") for p in folder.iterdir())
+
+
+def discover_studies(paths: list[Path], batch: bool | None = None) -> list[Study]:
+    """Turn command-line paths into studies.
+
+    Files given together form one study. A folder is one study unless it is a folder of studies:
+    ``batch=True``, or (auto) its subfolders themselves hold image subfolders (study/series/files).
+    """
+    paths = [Path(p) for p in paths]
+    files = [p for p in paths if p.is_file()]
+    studies = [Study(files[0].name.split(".")[0], files)] if files else []
+    for folder in (p for p in paths if p.is_dir()):
+        subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        nested = [s for s in subfolders if any(c.is_dir() and _has_image_files(c) for c in s.iterdir())]
+        if batch or (batch is None and nested and not _has_image_files(folder)):
+            studies += [Study(s.name, [s]) for s in subfolders]
+        else:
+            studies.append(Study(folder.name, [folder]))
+    for p in paths:
+        if not p.exists():
+            raise MvtrackError(f"{p}: no such file or folder")
+    return studies
+
+
+def write_study_outputs(study_result, out_dir: Path, movies: bool = True) -> None:
+    """results.json, results.csv, curves.png, overlay movies and report.html into ``out_dir``."""
+    from mvtrack.report.figures import plot_curves
+    from mvtrack.report.html import write_html
+    from mvtrack.report.movie import write_movies
+
+    result = study_result.result
+    write_result(result, out_dir / "results.json")
+    _write_csv([csv_row(result)], out_dir / "results.csv")
+    plot_curves(result, out_dir / "curves.png")
+    media = {}
+    for view, cine in study_result.cines.items():
+        paths = write_movies(cine.frames, study_result.tracks[view].points_px, cine.times_s,
+                             out_dir / f"overlay_{view.lower()}") if movies else []
+        media[view] = [p.name for p in paths]
+    write_html(result, out_dir, media)
+
+
+def csv_row(result: dict) -> dict:
+    metrics = result["metrics"]
+    views = result["views"]
+    return {
+        "study": result["study"],
+        **{k: _round(metrics.get(k)) for k in ("mapse_mm", "s_prime_cm_s", "e_prime_cm_s", "a_prime_cm_s")},
+        "views": "+".join(sorted(views)),
+        "needs_review": result.get("qc", {}).get("needs_review", ""),
+        "qc_reasons": " | ".join(result.get("qc", {}).get("reasons", [])),
+        "mapse_2ch_mm": _round(views.get("2CH", {}).get("metrics", {}).get("mapse_mm")),
+        "mapse_4ch_mm": _round(views.get("4CH", {}).get("metrics", {}).get("mapse_mm")),
+        "heart_rate_bpm": _round(60.0 / result["rr_s"]) if result.get("rr_s") else "",
+    }
+
+
+def _round(value):
+    return "" if value is None else round(float(value), 2)
+
+
+def _write_csv(rows: list[dict], path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies: bool = True) -> str:
+    """Analyse one study into ``out_root/<study>``. Returns "done", "skipped" or "failed".
+
+    Outputs are built in a hidden temporary folder and moved into place only when complete, so an
+    interrupted run leaves no half-written study and a good earlier result is never overwritten by
+    a failure.
+    """
+    final = out_root / study.study_id
+    if not force and (final / "results.json").exists():
+        try:
+            read_result(final / "results.json")
+            return "skipped"
+        except MvtrackError:
+            pass
+    out_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{study.study_id}.", dir=out_root))
+    try:
+        study_result = analyze(study)
+        write_study_outputs(study_result, staging, movies)
+    except MvtrackError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        _record_error(final, study, str(error), None)
+        return "failed"
+    except Exception as error:  # an unexpected bug must not stop a batch of hundreds of studies
+        shutil.rmtree(staging, ignore_errors=True)
+        _record_error(final, study, f"unexpected error: {error.__class__.__name__}: {error}", traceback.format_exc())
+        return "failed"
+    backup = None
+    if final.exists():
+        backup = out_root / f".{study.study_id}.old-{time.time_ns()}"
+        final.rename(backup)
+    staging.rename(final)
+    if backup:
+        shutil.rmtree(backup, ignore_errors=True)
+    return "done"
+
+
+def _record_error(final: Path, study: Study, message: str, trace: str | None) -> None:
+    if (final / "results.json").exists():
+        final = final.with_name(final.name + ".error")
+    final.mkdir(parents=True, exist_ok=True)
+    write_json_atomic({"study": study.study_id, "paths": [str(p) for p in study.paths], "error": message,
+                       "traceback": trace}, final / "error.json")
+
+
+def write_summary(out_root: Path) -> Path:
+    """summary.csv with one line per study that has a results.json under ``out_root``."""
+    rows = []
+    for path in sorted(out_root.glob("*/results.json")):
+        try:
+            rows.append(csv_row(json.loads(path.read_text())))
+        except (OSError, json.JSONDecodeError):
+            continue
+    summary = out_root / "summary.csv"
+    _write_csv(rows, summary)
+    return summary

@@ -1,0 +1,47 @@
+"""Quality-control rules: when should a reader look at a result before trusting it?"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Mean test-time spread (mm) above which a view's tracking is called uncertain.
+MAX_MEAN_SPREAD_MM = 2.0
+#: A frame-to-frame jump of a point larger than this (mm) is implausible at 20-50 frames per cycle.
+MAX_JUMP_MM = 6.0
+#: Physiological MAPSE range (mm) in adults, generously wide.
+MAPSE_RANGE_MM = (3.0, 25.0)
+#: Two views' MAPSE should agree within this (mm).
+MAX_VIEW_MAPSE_DIFFERENCE_MM = 6.0
+#: Stage 1 and the final points should agree within this (mm), else stage 1 may have found something else.
+MAX_STAGE_DISAGREEMENT_MM = 10.0
+
+
+def view_flags(points_px: np.ndarray, stage1_px: np.ndarray, spread_mm: np.ndarray,
+               pixel_spacing_mm: tuple[float, float], view: str) -> list[str]:
+    """Reasons to look at one view's tracking (empty when none)."""
+    mm = np.array([pixel_spacing_mm[1], pixel_spacing_mm[0]])
+    flags = []
+    if float(spread_mm.mean()) > MAX_MEAN_SPREAD_MM:
+        flags.append(f"{view}: low confidence (test-time spread {spread_mm.mean():.1f} mm > {MAX_MEAN_SPREAD_MM} mm)")
+    jumps = np.linalg.norm(np.diff(points_px, axis=0) * mm, axis=2)
+    if jumps.size and jumps.max() > MAX_JUMP_MM:
+        flags.append(f"{view}: a point jumps {jumps.max():.1f} mm between two frames")
+    disagreement = np.linalg.norm((points_px - stage1_px) * mm, axis=2).mean()
+    if disagreement > MAX_STAGE_DISAGREEMENT_MM:
+        flags.append(f"{view}: stage 1 and stage 2 disagree by {disagreement:.1f} mm on average")
+    length = np.linalg.norm((points_px[:, 1] - points_px[:, 0]) * mm, axis=1)
+    if length.min() < 12 or length.max() > 60:
+        flags.append(f"{view}: MV line length {length.min():.0f}-{length.max():.0f} mm is outside 12-60 mm")
+    return flags
+
+
+def study_flags(metrics: dict, view_metrics: dict[str, dict]) -> list[str]:
+    flags = []
+    mapse = metrics.get("mapse_mm")
+    if mapse is None or not MAPSE_RANGE_MM[0] <= mapse <= MAPSE_RANGE_MM[1]:
+        flags.append(f"implausible MAPSE {mapse if mapse is None else round(mapse, 1)} mm "
+                     f"(expected {MAPSE_RANGE_MM[0]:g}-{MAPSE_RANGE_MM[1]:g})")
+    values = [m.get("mapse_mm") for m in view_metrics.values() if m.get("mapse_mm") is not None]
+    if len(values) == 2 and abs(values[0] - values[1]) > MAX_VIEW_MAPSE_DIFFERENCE_MM:
+        flags.append(f"views disagree: MAPSE {values[0]:.1f} vs {values[1]:.1f} mm")
+    return flags

@@ -1,0 +1,107 @@
+"""Analyse one study: find its 2CH / 4CH series, track both, compute the metrics, check quality."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mvtrack import __version__
+from mvtrack.errors import AnalysisError
+from mvtrack.io import POINT_NAMES, Cine, read_cines
+from mvtrack.pipeline.qc import study_flags, view_flags
+from mvtrack.pipeline.track import Track, track_cine
+from mvtrack.results import ViewTrack, build_result
+
+
+@dataclass
+class StudyResult:
+    """Everything the report needs: the result-contract dict, the cines and their tracks."""
+
+    result: dict
+    cines: dict[str, Cine]
+    tracks: dict[str, Track]
+    selection: list[str] = field(default_factory=list)
+
+    @property
+    def metrics(self) -> dict:
+        return self.result["metrics"]
+
+
+def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str]]:
+    """Pick one cine per view; say which and why. The cine with most frames wins a tie."""
+    chosen: dict[str, Cine] = {}
+    log = []
+    for view in ("2CH", "4CH"):
+        candidates = [c for c in cines if c.view == view]
+        if not candidates:
+            continue
+        best = max(candidates, key=lambda c: (c.n_frames, c.shape[0] * c.shape[1]))
+        chosen[view] = best
+        why = f"view from {best.view_source}"
+        if len(candidates) > 1:
+            why += f"; chosen among {len(candidates)} {view} series for having the most frames ({best.n_frames})"
+        log.append(f"{view}: series {best.series_uid or best.series_description or best.source_paths[0]} ({why})")
+    skipped = [c for c in cines if c.view not in chosen or chosen[c.view] is not c]
+    for cine in skipped:
+        reason = "not a 2CH/4CH long-axis view" if cine.view not in ("2CH", "4CH") else "another series was chosen"
+        log.append(f"skipped {cine.series_description or cine.series_uid or cine.source_paths[0]}: {reason}")
+    return chosen, log
+
+
+def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: int = 2, smooth: bool = True,
+                  timings: dict | None = None) -> StudyResult:
+    """Track and measure a study already read into cines."""
+    from mvtrack.models.store import ModelSet
+
+    models = models or ModelSet()
+    chosen, selection = select_series(cines)
+    if not chosen:
+        found = ", ".join(sorted({c.view for c in cines})) or "none"
+        raise AnalysisError(f"{study_id}: no 2CH or 4CH cine found (views found: {found}); force one with --view")
+    tracks, views, flags = {}, {}, []
+    for view, cine in chosen.items():
+        start = time.perf_counter()
+        track = track_cine(cine, models, stage2_passes=stage2_passes, smooth=smooth)
+        if timings is not None:
+            timings[f"track_{view}"] = time.perf_counter() - start
+        tracks[view] = track
+        flags += view_flags(track.points_px, track.passes[0], track.spread_mm, cine.pixel_spacing_mm, view)
+        views[view] = ViewTrack(
+            track.points_px, POINT_NAMES[view], cine.times_s, cine.pixel_spacing_mm, cine.rr_s, cine.series_uid,
+            extra={
+                "points_px_raw": np.round(track.raw_px, 4).tolist(),
+                "passes_px": {name: np.round(p, 4).tolist() for name, p in zip(_pass_names(len(track.passes)), track.passes)},
+                "confidence_spread_mm": np.round(track.spread_mm, 3).tolist(),
+                "series_description": cine.series_description,
+                "manufacturer": cine.manufacturer,
+                "view_source": cine.view_source,
+                "standardisation": track.standardisations[-1].to_dict() if track.standardisations else None,
+            },
+        )
+    result = build_result(study_id, views, models.ids(), __version__,
+                          extra={"series_selection": selection, "stage2_passes": stage2_passes})
+    flags += study_flags(result["metrics"], {v: result["views"][v]["metrics"] for v in result["views"]})
+    result["qc"] = {"needs_review": bool(flags), "reasons": flags}
+    return StudyResult(result, chosen, tracks, selection)
+
+
+def _pass_names(n: int) -> list[str]:
+    return ["stage1"] + ["stage1" + "+2" * k for k in range(1, n)]
+
+
+def analyze_study(path, view: str | None = None, model_dir=None, stage2_passes: int = 2, smooth: bool = True,
+                  study_id: str | None = None, models=None, timings: dict | None = None) -> StudyResult:
+    """Read a study (folder or files) and analyse it. ``view`` forces the view of every cine read."""
+    from mvtrack.models.store import ModelSet
+
+    paths = path if isinstance(path, (list, tuple)) else [path]
+    start = time.perf_counter()
+    cines = read_cines(paths, view=view)
+    if timings is not None:
+        timings["read"] = time.perf_counter() - start
+    study_id = study_id or Path(paths[0]).name.split(".")[0]
+    models = models or ModelSet(model_dir)
+    return analyze_cines(cines, study_id, models, stage2_passes, smooth, timings)

@@ -1,0 +1,1 @@
+"""Figures, overlay movies and the HTML report of a study."""

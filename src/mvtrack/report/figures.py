@@ -1,0 +1,53 @@
+"""curves.png: displacement and velocity over the cycle with MAPSE, s', e', a' marked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mvtrack.metrics.curves import smoothed_curve, velocity_spline
+
+
+def plot_curves(result: dict, path: Path | str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    times = np.asarray(result["times_s"])
+    rr = float(result.get("rr_s", times[-1] + np.median(np.diff(times))))
+    displacement = np.asarray(result["displacement_mm"])
+    metrics = result["metrics"]
+    grid = np.linspace(0, rr, 400)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    for view, entry in result["views"].items():
+        top.plot(entry["times_s"], entry["displacement_mm"], ".", alpha=0.6, label=f"{view} frames")
+    top.plot(grid * 1000 / 1000, smoothed_curve(times, displacement, rr)(grid), "k-", label="mean of views")
+    if metrics.get("mapse_mm") is not None:
+        top.axhline(metrics["mapse_mm"], color="tab:red", ls="--", lw=0.8)
+        top.annotate(f"MAPSE {metrics['mapse_mm']:.1f} mm", (metrics.get("end_systole_s") or 0, metrics["mapse_mm"]),
+                     textcoords="offset points", xytext=(5, 5), color="tab:red")
+    top.set_ylabel("MV plane displacement (mm)\n(toward apex +)")
+    top.legend(fontsize=8, loc="lower right")
+    velocity = velocity_spline(times, displacement, rr)(grid)
+    bottom.plot(grid, velocity, "k-")
+    bottom.axhline(0, color="0.7", lw=0.5)
+    labels = [("s_prime_cm_s", "s'", 1), ("e_prime_cm_s", "e'", -1), ("a_prime_cm_s", "a'", -1)]
+    for key, name, sign in labels:
+        value = metrics.get(key)
+        if value is None:
+            reason = metrics.get("reasons", {}).get(key, "not measured")
+            bottom.annotate(f"{name}: n/a ({reason})", (0.01, 0.04 + 0.07 * labels.index((key, name, sign))),
+                            xycoords="axes fraction", fontsize=7, color="tab:gray")
+            continue
+        index = int(np.argmin(np.abs(sign * velocity - value)))
+        bottom.plot(grid[index], sign * value, "o", color="tab:red")
+        bottom.annotate(f"{name} {value:.1f} cm/s", (grid[index], sign * value), textcoords="offset points",
+                        xytext=(5, 5 * sign), color="tab:red")
+    bottom.set_ylabel("velocity (cm/s)")
+    bottom.set_xlabel("time from end-diastole (s)")
+    fig.suptitle(f"{result['study']}: MV plane motion", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

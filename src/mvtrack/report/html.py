@@ -1,0 +1,50 @@
+"""report.html: headline numbers, QC, series used, curves and overlay movies on one page."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+
+def _fmt(value, unit):
+    return "n/a" if value is None else f"{value:.1f} {unit}"
+
+
+def write_html(result: dict, out_dir: Path | str, media: dict[str, list[str]]) -> Path:
+    out_dir = Path(out_dir)
+    metrics = result["metrics"]
+    rows = [("MAPSE", _fmt(metrics.get("mapse_mm"), "mm")), ("s'", _fmt(metrics.get("s_prime_cm_s"), "cm/s")),
+            ("e'", _fmt(metrics.get("e_prime_cm_s"), "cm/s")), ("a'", _fmt(metrics.get("a_prime_cm_s"), "cm/s"))]
+    reasons = metrics.get("reasons", {})
+    qc = result.get("qc", {})
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>mvtrack report: "
+        f"{html.escape(result['study'])}</title><style>body{{font-family:sans-serif;max-width:1000px;margin:auto}}"
+        "td,th{padding:3px 10px;text-align:left}.warn{color:#b00}</style></head><body>",
+        f"<h1>MV plane tracking: {html.escape(result['study'])}</h1>",
+        "<table><tr><th>metric</th><th>value</th><th>note</th></tr>",
+        *[f"<tr><td>{name}</td><td><b>{value}</b></td><td>{html.escape(reasons.get(key, ''))}</td></tr>"
+          for (name, value), key in zip(rows, ["mapse_mm", "s_prime_cm_s", "e_prime_cm_s", "a_prime_cm_s"])],
+        "</table>",
+        "<h2>Quality control</h2>",
+        ("<p class='warn'><b>Review recommended:</b></p><ul>" + "".join(f"<li class='warn'>{html.escape(r)}</li>" for r in qc.get("reasons", [])) + "</ul>")
+        if qc.get("needs_review") else "<p>No QC rule fired.</p>",
+        "<h2>Series used</h2><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in result.get("series_selection", [])) + "</ul>",
+        "<h2>Curves</h2><img src='curves.png' width='700'>",
+        "<h2>Tracking (points on every frame)</h2>",
+    ]
+    for view, files in media.items():
+        gif = next((f for f in files if f.endswith(".gif")), None)
+        entry = result["views"][view]
+        parts.append(f"<h3>{view}: {html.escape(' / '.join(entry['point_names']))} (red / blue)</h3>")
+        if gif:
+            parts.append(f"<img src='{html.escape(gif)}'>")
+        parts.append(" ".join(f"<a href='{html.escape(f)}'>{html.escape(f)}</a>" for f in files))
+    parts.append(f"<p style='color:#777'>mvtrack {html.escape(result['tool_version'])}; models "
+                 f"{html.escape(', '.join(str(v) for v in result['models'].values()))}. Networks trained on "
+                 "synthetic cines only: check the overlay movies before using the numbers.</p></body></html>")
+    path = out_dir / "report.html"
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text("\n".join(parts))
+    tmp.replace(path)
+    return path

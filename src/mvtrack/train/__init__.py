@@ -1,0 +1,1 @@
+"""Training of the four networks (view x stage) from synthetic or annotated cines."""

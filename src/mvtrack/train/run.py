@@ -1,0 +1,43 @@
+"""The `mvtrack train` job: get samples (cache, annotated folder or synthetic), train, export."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from mvtrack.errors import MvtrackError
+from mvtrack.models.network import NetworkConfig
+from mvtrack.train.data import _folder_job, _synthetic_job, build_cache, folder_jobs, synthetic_jobs
+from mvtrack.train.trainer import TrainConfig, train_network
+
+
+def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, data: Path | None = None,
+                 synthetic: int = 0, synthetic_seed: int = 1000, epochs: float = 20.0, batch_size: int = 8,
+                 lr: float = 1e-4, minutes: float | None = None, seed: int = 0, resume: bool = False,
+                 init_imagenet: Path | None = None, workers: int = 2, progress: bool = True) -> dict:
+    out = Path(out)
+    if cache is None:
+        cache = out / "cache"
+        if not (cache / f"{network.view}.npz").exists():
+            if data is not None:
+                jobs, worker = folder_jobs(data, seed), _folder_job
+            elif synthetic > 0:
+                jobs, worker = synthetic_jobs(synthetic, synthetic_seed), _synthetic_job
+            else:
+                raise MvtrackError("give training samples: --cache, --data or --synthetic N")
+            build_cache(cache, jobs, worker, workers=workers)
+    cache_file = Path(cache) / f"{network.view}.npz"
+    if not cache_file.exists():
+        raise MvtrackError(f"{cache_file}: no samples for view {network.view}")
+    init_state = None
+    if init_imagenet is not None:
+        from mvtrack.models.imagenet import imagenet_state_dict
+        from mvtrack.models.network import build_network
+
+        init_state = imagenet_state_dict(init_imagenet, build_network(network).state_dict())
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, max_minutes=minutes, seed=seed)
+    summary = train_network(network, config, cache_file, out, resume=resume, init_state=init_state, progress=progress)
+    from mvtrack.models.export import export_model_dir
+
+    export_model_dir({network.name: out / "best.pt"}, out / "model", model_id=f"run-{out.name}")
+    return summary

@@ -1,0 +1,181 @@
+"""One readable training loop for one network (view x stage), nanoGPT-style.
+
+A checkpoint is a plain dict: ``{"network": NetworkConfig dict, "train": TrainConfig dict,
+"state_dict", "optimizer", "iteration", "best_val_mm", "history"}``; ``best.pt`` keeps the lowest
+validation error in mm, ``last.pt`` the latest state for resuming.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mvtrack.geometry import STANDARD_SPACING_MM
+from mvtrack.models.network import NetworkConfig
+from mvtrack.models.preprocess import normalise_images, points_to_targets, targets_to_points
+from mvtrack.train.augment import AugmentConfig, augment
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of one training run (saved in every checkpoint)."""
+
+    epochs: float = 20.0  # passes over the training samples (paper: 20)
+    batch_size: int = 8  # paper: 8
+    learning_rate: float = 1e-4  # Adam (paper: 1e-4)
+    cosine_decay: bool = True  # decay the rate to 10 % over the run (beyond the paper)
+    augment: bool = True  # scale/rotation/translation as the paper, plus contrast and noise
+    val_fraction: float = 0.1  # share of studies held out for validation
+    val_samples: int = 600  # validation frames evaluated each time
+    eval_every: int = 400  # iterations between validations
+    max_minutes: float | None = None  # wall-clock budget; training stops (keeping the best) when spent
+    seed: int = 0
+    threads: int = 2
+    augment_config: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+def split_by_group(groups: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train / validation sample indices with whole studies on one side only."""
+    unique = np.unique(groups)
+    rng = np.random.default_rng(seed)
+    n_val = max(1, int(round(len(unique) * val_fraction)))
+    val_groups = rng.choice(unique, n_val, replace=False)
+    is_val = np.isin(groups, val_groups)
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def load_stage_samples(cache_file: Path | str, stage: int) -> dict[str, np.ndarray]:
+    """Images, points, groups and pixel size (mm, x then y) of one stage from a cache file."""
+    prefix = f"s{stage}_"
+    with np.load(cache_file) as data:
+        samples = {key[len(prefix):]: data[key] for key in data.files if key.startswith(prefix)}
+    if "mm_per_px" not in samples:
+        samples["mm_per_px"] = np.full((len(samples["points"]), 2), STANDARD_SPACING_MM, np.float32)
+    return samples
+
+
+def _batch(samples, indices, shape, rng, train_config: TrainConfig, training: bool):
+    images, points = [], []
+    for index in indices:
+        image, pts = samples["images"][index].astype(np.float32), samples["points"][index]
+        if training and train_config.augment:
+            image, pts = augment(image, pts, train_config.augment_config, rng)
+        images.append(image)
+        points.append(pts)
+    images = normalise_images(np.stack(images))[:, None]
+    return images, points_to_targets(np.stack(points), shape)
+
+
+def evaluate_mm(model, samples, indices, shape, batch_size: int = 32) -> float:
+    """Mean Euclidean point error in mm over the given samples (no augmentation)."""
+    import torch
+
+    errors = []
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start:start + batch_size]
+            images = normalise_images(samples["images"][chunk].astype(np.float32))[:, None]
+            predicted = targets_to_points(model(torch.from_numpy(images)).numpy(), shape)
+            delta_mm = (predicted - samples["points"][chunk]) * samples["mm_per_px"][chunk][:, None, :]
+            errors.append(np.linalg.norm(delta_mm, axis=2).ravel())
+    model.train()
+    return float(np.mean(np.concatenate(errors)))
+
+
+def train_network(network_config: NetworkConfig, train_config: TrainConfig, cache_file: Path | str,
+                  out_dir: Path | str, resume: bool = False, init_state: dict | None = None,
+                  progress: bool = True) -> dict:
+    """Train one network from a sample cache; returns the training summary.
+
+    Writes ``out_dir/best.pt`` (lowest validation error) and ``out_dir/last.pt`` (for --resume).
+    """
+    import torch
+
+    from mvtrack.models.network import build_network
+
+    torch.set_num_threads(train_config.threads)
+    torch.manual_seed(train_config.seed)
+    rng = np.random.default_rng(train_config.seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    samples = load_stage_samples(cache_file, network_config.stage)
+    train_idx, val_idx = split_by_group(samples["group"], train_config.val_fraction, train_config.seed)
+    val_idx = np.sort(np.random.default_rng(1).choice(val_idx, min(len(val_idx), train_config.val_samples), replace=False))
+    shape = network_config.input_shape
+    if samples["images"].shape[1:] != shape:
+        raise ValueError(f"cache images are {samples['images'].shape[1:]}, stage {network_config.stage} needs {shape}")
+
+    model = build_network(network_config).to(memory_format=torch.channels_last)
+    if init_state is not None:
+        missing, unexpected = model.load_state_dict(init_state, strict=False)
+    optimizer = torch.optim.Adam(model.parameters(), lr=train_config.learning_rate)
+    total_iterations = int(math.ceil(train_config.epochs * len(train_idx) / train_config.batch_size))
+    iteration, best_val, history = 0, float("inf"), []
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    if resume and last_path.exists():
+        checkpoint = torch.load(last_path, weights_only=True)
+        model.load_state_dict(checkpoint["state_dict"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        iteration, best_val, history = checkpoint["iteration"], checkpoint["best_val_mm"], checkpoint["history"]
+        rng = np.random.default_rng([train_config.seed, iteration])
+
+    def checkpoint_dict(val_mm):
+        return {"network": network_config.to_dict(), "train": _config_dict(train_config),
+                "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
+                "best_val_mm": best_val, "val_mm": val_mm, "history": history,
+                "n_train": int(len(train_idx)), "n_val": int(len(val_idx))}
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    start = time.time()
+    columns = [TextColumn(f"{network_config.name}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TextColumn("loss {task.fields[loss]:.4f} val {task.fields[val]:.2f} mm"), TimeRemainingColumn()]
+    loss_ema = float("nan")
+    with Progress(*columns, disable=not progress) as bar:
+        task = bar.add_task("train", total=total_iterations, completed=iteration, loss=float("nan"),
+                            val=best_val if math.isfinite(best_val) else float("nan"))
+        model.train()
+        while iteration < total_iterations:
+            if train_config.cosine_decay:
+                fraction = iteration / max(total_iterations, 1)
+                for group in optimizer.param_groups:
+                    group["lr"] = train_config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * fraction)))
+            batch_idx = rng.choice(train_idx, train_config.batch_size, replace=False)
+            images, targets = _batch(samples, batch_idx, shape, rng, train_config, training=True)
+            prediction = model(torch.from_numpy(images).contiguous(memory_format=torch.channels_last))
+            loss = torch.nn.functional.mse_loss(prediction, torch.from_numpy(targets))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            iteration += 1
+            loss_ema = loss.item() if math.isnan(loss_ema) else 0.98 * loss_ema + 0.02 * loss.item()
+            out_of_time = train_config.max_minutes is not None and time.time() - start > 60 * train_config.max_minutes
+            if iteration % train_config.eval_every == 0 or iteration == total_iterations or out_of_time:
+                val_mm = evaluate_mm(model, samples, val_idx, shape)
+                history.append({"iteration": iteration, "loss": loss_ema, "val_mm": val_mm,
+                                "minutes": (time.time() - start) / 60})
+                if val_mm < best_val:
+                    best_val = val_mm
+                    torch.save(checkpoint_dict(val_mm), best_path)
+                torch.save(checkpoint_dict(val_mm), last_path)
+                bar.update(task, val=val_mm)
+            bar.update(task, completed=iteration, loss=loss_ema)
+            if out_of_time:
+                break
+    summary = {"network": network_config.to_dict(), "train": _config_dict(train_config),
+               "iterations": iteration, "best_val_mm": best_val, "minutes": (time.time() - start) / 60,
+               "images_seen": iteration * train_config.batch_size, "n_train": int(len(train_idx)),
+               "n_val": int(len(val_idx)), "history": history}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def _config_dict(config: TrainConfig) -> dict:
+    data = asdict(config)
+    return data

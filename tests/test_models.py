@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mvtrack.errors import ModelError
+from mvtrack.models.export import load_checkpoint, network_from_checkpoint
+from mvtrack.models.imagenet import imagenet_state_dict
+from mvtrack.models.network import NetworkConfig, build_network
+from mvtrack.models.preprocess import normalise_images, points_to_targets, targets_to_points
+from mvtrack.models.store import ModelSet
+from mvtrack.train.augment import AugmentConfig, augment
+from mvtrack.train.data import build_cache, synthetic_jobs, _synthetic_job
+from mvtrack.train.trainer import TrainConfig, train_network
+
+from conftest import TINY
+
+
+@pytest.mark.parametrize("stage,shape", [(1, (160, 160)), (2, (118, 162))])
+def test_network_outputs_four_numbers(stage, shape):
+    config = NetworkConfig(stage=stage, **TINY)
+    assert config.input_shape == shape
+    out = build_network(config)(torch.zeros(3, 1, *shape))
+    assert out.shape == (3, 4)
+
+
+def test_first_convolution_has_stride_two():
+    model = build_network(NetworkConfig(**TINY))
+    assert model.conv1.stride == (2, 2)
+
+
+def test_targets_roundtrip_and_normalisation():
+    points = np.random.default_rng(0).uniform(0, 150, (5, 2, 2))
+    np.testing.assert_allclose(targets_to_points(points_to_targets(points, (118, 162)), (118, 162)), points, atol=1e-4)
+    images = np.random.default_rng(1).uniform(100, 900, (2, 20, 30))
+    normalised = normalise_images(images)
+    q25, q50, q75 = np.percentile(normalised[0], [25, 50, 75])
+    assert q50 == pytest.approx(0, abs=1e-5) and q75 - q25 == pytest.approx(1, abs=1e-5)
+
+
+def test_augmentation_moves_points_with_the_image():
+    shape = (118, 162)
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    points = np.array([[50.3, 60.2], [110.7, 57.9]])
+    image = sum(np.exp(-((cols - x) ** 2 + (rows - y) ** 2) / 4.0) for x, y in points).astype(np.float32)
+    config = AugmentConfig(intensity_gamma=0.0, noise=0.0)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        warped, moved = augment(image, points, config, rng)
+        for x, y in moved:
+            r, c = int(round(y)), int(round(x))
+            window = warped[r - 3:r + 4, c - 3:c + 4]
+            wr, wc = np.mgrid[r - 3:r + 4, c - 3:c + 4]
+            centroid = np.array([(wc * window).sum(), (wr * window).sum()]) / window.sum()
+            np.testing.assert_allclose(centroid, [x, y], atol=0.35)
+
+
+def test_short_training_writes_a_checkpoint_that_roundtrips(tmp_path):
+    cache = build_cache(tmp_path / "cache", synthetic_jobs(2, 5), _synthetic_job, workers=1)
+    network = NetworkConfig(view="4CH", stage=2, **TINY)
+    config = TrainConfig(epochs=0.3, eval_every=2, val_fraction=0.5, val_samples=16, threads=1)
+    summary = train_network(network, config, cache["4CH"], tmp_path / "run", progress=False)
+    assert summary["iterations"] > 0 and np.isfinite(summary["best_val_mm"])
+    checkpoint = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert checkpoint["network"] == network.to_dict() and checkpoint["train"]["epochs"] == 0.3
+    restored_config, restored = network_from_checkpoint(checkpoint)
+    assert restored_config == network
+    x = torch.randn(2, 1, 118, 162)
+    again = build_network(network)
+    again.load_state_dict(checkpoint["state_dict"])
+    again.eval()
+    torch.testing.assert_close(restored(x), again(x))
+    # resume continues from the saved iteration
+    resumed = train_network(network, TrainConfig(epochs=0.6, eval_every=2, val_fraction=0.5, val_samples=16, threads=1),
+                            cache["4CH"], tmp_path / "run", resume=True, progress=False)
+    assert resumed["iterations"] > summary["iterations"]
+
+
+def test_imagenet_mapping_loads_a_torchvision_layout_state_dict(tmp_path):
+    from monai.networks.nets import ResNet
+
+    # torchvision's resnet50 and MONAI's share parameter names; build an RGB 1000-class one as torchvision would.
+    rgb = ResNet("bottleneck", [3, 4, 6, 3], [64, 128, 256, 512], spatial_dims=2, n_input_channels=3,
+                 conv1_t_size=7, conv1_t_stride=2, num_classes=1000)
+    path = tmp_path / "resnet50_imagenet.pth"
+    torch.save({f"module.{k}": v for k, v in rgb.state_dict().items()}, path)
+    target = build_network(NetworkConfig(depth=50, width=64, max_width=512))
+    mapped = imagenet_state_dict(path, target.state_dict())
+    torch.testing.assert_close(mapped["conv1.weight"], rgb.state_dict()["conv1.weight"].sum(1, keepdim=True))
+    torch.testing.assert_close(mapped["layer4.2.conv3.weight"], rgb.state_dict()["layer4.2.conv3.weight"])
+    assert "fc.weight" not in mapped
+    target.load_state_dict(mapped, strict=False)
+    with pytest.raises(ModelError, match="only"):
+        imagenet_state_dict(path, build_network(NetworkConfig(**TINY)).state_dict())
+
+
+def test_onnx_matches_torch_and_checksums_are_enforced(tiny_model_dir, tmp_path):
+    models = ModelSet(tiny_model_dir)
+    network = models.network("2CH", 1)
+    images = np.random.default_rng(0).uniform(0, 300, (3, 160, 160)).astype(np.float32)
+    onnx_points = network.predict(images)
+    manifest = json.loads((tiny_model_dir / "manifest.json").read_text())
+    weights = tiny_model_dir / manifest["networks"]["2ch_stage1"]["weights"]
+    checkpoint = load_checkpoint(weights, manifest["networks"]["2ch_stage1"]["weights_sha256"])
+    _, model = network_from_checkpoint(checkpoint)
+    with torch.no_grad():
+        torch_out = model(torch.from_numpy(normalise_images(images)[:, None])).numpy()
+    # fp16 storage of the .pt weights vs fp32 ONNX: agree to about a tenth of a pixel
+    np.testing.assert_allclose(targets_to_points(torch_out, (160, 160)), onnx_points, atol=0.3)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in tiny_model_dir.iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    onnx_file = broken / manifest["networks"]["4ch_stage2"]["onnx"]
+    onnx_file.write_bytes(onnx_file.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(ModelError, match="checksum mismatch"):
+        ModelSet(broken).network("4CH", 2)
+    with pytest.raises(ModelError, match="checksum"):
+        load_checkpoint(weights, "0" * 64)

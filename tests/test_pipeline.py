@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mvtrack.cli import app
+from mvtrack.models.store import ModelSet
+from mvtrack.pipeline.batch import Study, discover_studies, run_study, write_summary
+from mvtrack.pipeline.study import analyze_study
+from mvtrack.pipeline.track import refine_over_time, track_cine
+from mvtrack.results import read_result
+from mvtrack.synth.generator import generate_subject
+from mvtrack.synth.writer import write_subject
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def synthetic_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("studies")
+    for index in range(3):
+        write_subject(generate_subject(77, index), root, "dicom")
+    return root
+
+
+def test_track_cine_keeps_every_pass(tiny_model_dir):
+    view = generate_subject(1, 0).views["4CH"]
+    track = track_cine(view.cine, ModelSet(tiny_model_dir), stage2_passes=2)
+    assert len(track.passes) == 3
+    assert all(p.shape == (view.cine.n_frames, 2, 2) for p in track.passes)
+    assert track.points_px.shape == (view.cine.n_frames, 2, 2) and track.spread_mm.shape == (view.cine.n_frames, 2)
+    assert len(track_cine(view.cine, ModelSet(tiny_model_dir), stage2_passes=0).passes) == 1
+
+
+def test_temporal_refinement_removes_jitter_but_keeps_motion():
+    times = np.arange(30) / 30
+    truth = np.zeros((30, 2, 2))
+    truth[:, :, 1] = 50 + 6 * np.sin(np.pi * times)[:, None] ** 2
+    noisy = truth + np.random.default_rng(0).normal(0, 0.4, truth.shape)
+    refined = refine_over_time(noisy, times, 1.0)
+    # mild on purpose (the e' peak must survive): 10 % less error, the excursion kept within 5 %
+    assert np.abs(refined - truth).mean() < 0.9 * np.abs(noisy - truth).mean()
+    excursion = refined[:, :, 1].max(0) - refined[:, :, 1].min(0)
+    np.testing.assert_allclose(excursion, 6.0, rtol=0.05 + 0.4 / 6)
+
+
+def test_discover_studies(synthetic_root, tmp_path):
+    studies = discover_studies([synthetic_root])
+    assert [s.study_id for s in studies] == sorted(p.name for p in synthetic_root.iterdir() if p.is_dir())
+    single = discover_studies([synthetic_root / studies[0].study_id])
+    assert len(single) == 1 and single[0].study_id == studies[0].study_id
+
+
+def test_cli_analyze_writes_the_contract_and_report(tiny_model_dir, synthetic_root, tmp_path):
+    study = sorted(p for p in synthetic_root.iterdir() if p.is_dir())[0]
+    result = runner.invoke(app, ["analyze", str(study), "--out", str(tmp_path), "--model", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / study.name
+    data = read_result(folder / "results.json")  # validates the schema
+    assert set(data["views"]) == {"2CH", "4CH"}
+    assert set(data["views"]["2CH"]["passes_px"]) == {"stage1", "stage1+2", "stage1+2+2"}
+    for name in ("results.csv", "curves.png", "report.html", "overlay_2ch.gif", "overlay_4ch.gif"):
+        assert (folder / name).exists(), name
+    assert "MAPSE" in result.output
+
+
+def test_cli_broken_study_writes_error_json_and_fails(tiny_model_dir, tmp_path):
+    broken = tmp_path / "broken_study"
+    broken.mkdir()
+    (broken / "IM0001.dcm").write_bytes(b"\0" * 300)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["analyze", str(broken), "--out", str(out), "--model", str(tiny_model_dir)])
+    assert result.exit_code != 0
+    error = json.loads((out / "broken_study" / "error.json").read_text())
+    assert "no DICOM images" in error["error"]
+    assert "Traceback" not in result.output
+
+
+def test_batch_interrupted_then_resumed(tiny_model_dir, synthetic_root, tmp_path):
+    models = ModelSet(tiny_model_dir)
+    studies = discover_studies([synthetic_root])
+    calls = []
+
+    def analyze(study: Study):
+        calls.append(study.study_id)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the user kills the batch during the second study
+        return analyze_study(study.paths, study_id=study.study_id, models=models)
+
+    with pytest.raises(KeyboardInterrupt):
+        for study in studies:
+            run_study(study, tmp_path, analyze, movies=False)
+    assert (tmp_path / studies[0].study_id / "results.json").exists()
+    assert not (tmp_path / studies[1].study_id).exists()  # nothing half-written
+    first = (tmp_path / studies[0].study_id / "results.json").read_bytes()
+    outcomes = [run_study(s, tmp_path, lambda s: analyze_study(s.paths, study_id=s.study_id, models=models), movies=False)
+                for s in studies]
+    assert outcomes == ["skipped", "done", "done"]
+    assert (tmp_path / studies[0].study_id / "results.json").read_bytes() == first
+    summary = write_summary(tmp_path).read_text().splitlines()
+    assert len(summary) == 1 + len(studies)
