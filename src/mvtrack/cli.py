@@ -169,6 +169,7 @@ def train(
     resume: bool = typer.Option(False, help="Continue from OUT/last.pt."),
     init_imagenet: Optional[Path] = typer.Option(None, help="Local ImageNet ResNet-50 weights (torchvision/timm layout)."),
     workers: int = typer.Option(2, help="Processes for building the sample cache."),
+    threads: int = typer.Option(2, help="PyTorch threads."),
 ) -> None:
     """Train one network (view x stage) and export it as a model folder usable by `analyze --model`."""
     from mvtrack.models.network import NetworkConfig
@@ -181,11 +182,56 @@ def train(
             NetworkConfig(view=view.upper(), stage=stage, depth=depth, width=width, max_width=max_width),
             out, cache=cache, data=data, synthetic=synthetic, synthetic_seed=synthetic_seed, epochs=epochs,
             batch_size=batch_size, lr=lr, minutes=minutes, seed=seed, resume=resume, init_imagenet=init_imagenet,
-            workers=workers)
+            workers=workers, threads=threads)
     except MvtrackError as error:
         _fail(error)
     typer.echo(f"best validation error {summary['best_val_mm']:.2f} mm after {summary['iterations']} iterations "
                f"({summary['minutes']:.1f} min); model folder: {out / 'model'}")
+
+
+@app.command()
+def evaluate(
+    predicted: Path = typer.Argument(..., help="Folder of mvtrack results (results.json per study)."),
+    reference: Path = typer.Argument(..., help="Folder of reference annotations (annotations.json / truth.json / results.json)."),
+    out: Path = typer.Option(..., help="Where to write report.md, summary.json and the agreement figures."),
+    ref2: Optional[Path] = typer.Option(None, help="A second observer's annotations: inter-observer agreement as well."),
+    stages: bool = typer.Option(False, help="Also evaluate stage 1 and 1+2 from the kept passes (dual-stage ablation)."),
+) -> None:
+    """Agreement with a reference, as the paper reports it: point, angle, displacement errors; ICC, Bland-Altman."""
+    from mvtrack.evaluate.report import write_report
+    from mvtrack.evaluate.study import evaluate as run_evaluation
+    from mvtrack.evaluate.study import summarise
+
+    try:
+        evaluation = run_evaluation(predicted, reference, stages=stages)
+        report = write_report(evaluation, summarise(evaluation), out, "mvtrack vs reference")
+        typer.echo(report.read_text())
+        if ref2 is not None:
+            second = run_evaluation(ref2, reference)
+            report2 = write_report(second, summarise(second), out / "inter_observer", "observer 2 vs reference")
+            typer.echo(report2.read_text())
+    except MvtrackError as error:
+        _fail(error)
+
+
+@app.command("export-model")
+def export_model(
+    checkpoints: list[Path] = typer.Argument(..., help="best.pt files (or run folders holding one), one per network."),
+    out: Path = typer.Option(..., help="Model folder to write (ONNX + fp16 weights + manifest)."),
+    model_id: str = typer.Option(..., help="Name recorded in every result made with this model."),
+) -> None:
+    """Assemble trained networks into a model folder for `analyze --model`."""
+    from mvtrack.models.export import export_model_dir, load_checkpoint
+    from mvtrack.models.network import NetworkConfig
+
+    found = {}
+    for path in checkpoints:
+        path = path / "best.pt" if path.is_dir() else path
+        if not path.exists():
+            _fail(MvtrackError(f"{path}: no such checkpoint"))
+        found[NetworkConfig(**load_checkpoint(path)["network"]).name] = path
+    manifest = export_model_dir(found, out, model_id)
+    typer.echo(f"wrote {manifest} with {', '.join(sorted(found))}")
 
 
 @app.command()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from mvtrack.errors import MvtrackError
@@ -14,7 +13,7 @@ from mvtrack.train.trainer import TrainConfig, train_network
 def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, data: Path | None = None,
                  synthetic: int = 0, synthetic_seed: int = 1000, epochs: float = 20.0, batch_size: int = 8,
                  lr: float = 1e-4, minutes: float | None = None, seed: int = 0, resume: bool = False,
-                 init_imagenet: Path | None = None, workers: int = 2, progress: bool = True) -> dict:
+                 init_imagenet: Path | None = None, workers: int = 2, progress: bool = True, threads: int = 2) -> dict:
     out = Path(out)
     if cache is None:
         cache = out / "cache"
@@ -35,7 +34,8 @@ def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, d
         from mvtrack.models.network import build_network
 
         init_state = imagenet_state_dict(init_imagenet, build_network(network).state_dict())
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, max_minutes=minutes, seed=seed)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, max_minutes=minutes, seed=seed,
+                         threads=threads)
     summary = train_network(network, config, cache_file, out, resume=resume, init_state=init_state, progress=progress)
     from mvtrack.models.export import export_model_dir
 

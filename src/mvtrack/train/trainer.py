@@ -143,7 +143,11 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
         model.train()
         while iteration < total_iterations:
             if train_config.cosine_decay:
+                # progress through the run: by iterations, or by the time budget when that ends it sooner
                 fraction = iteration / max(total_iterations, 1)
+                if train_config.max_minutes:
+                    fraction = max(fraction, (time.time() - start) / (60 * train_config.max_minutes))
+                fraction = min(fraction, 1.0)
                 for group in optimizer.param_groups:
                     group["lr"] = train_config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * fraction)))
             batch_idx = rng.choice(train_idx, train_config.batch_size, replace=False)

@@ -1,0 +1,51 @@
+"""Spatial agreement per frame: Euclidean point error, angle between MV lines, displacement error.
+
+All functions take (T, 2, 2) point arrays (x, y) in stored-frame pixels and a (row, col) spacing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mvtrack.geometry.standardise import points_to_mm
+from mvtrack.metrics import displacement_mm, resample_periodic
+
+
+def point_errors_mm(predicted: np.ndarray, reference: np.ndarray, spacing_mm) -> np.ndarray:
+    """(T, 2) Euclidean distance (mm) per frame and point."""
+    return np.linalg.norm(points_to_mm(predicted - reference, spacing_mm), axis=-1)
+
+
+def angular_errors_deg(predicted: np.ndarray, reference: np.ndarray, spacing_mm) -> np.ndarray:
+    """(T,) angle (degrees, 0-90) between the predicted and the reference MV lines."""
+    a = points_to_mm(predicted[:, 1] - predicted[:, 0], spacing_mm)
+    b = points_to_mm(reference[:, 1] - reference[:, 0], spacing_mm)
+    cross = np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
+    dot = np.abs((a * b).sum(-1))
+    return np.degrees(np.arctan2(cross, dot))
+
+
+def displacement_errors_mm(predicted: np.ndarray, reference: np.ndarray, spacing_mm) -> np.ndarray:
+    """(T,) predicted minus reference MV plane displacement (each from its own end-diastolic line)."""
+    return displacement_mm(predicted, spacing_mm) - displacement_mm(reference, spacing_mm)
+
+
+def swapped_frames(predicted: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """(T,) True where exchanging the two predicted points matches the reference better (a label swap)."""
+    straight = np.linalg.norm(predicted - reference, axis=-1).sum(-1)
+    crossed = np.linalg.norm(predicted[:, ::-1] - reference, axis=-1).sum(-1)
+    return crossed < 0.5 * straight
+
+
+def match_frames(predicted: np.ndarray, predicted_times: np.ndarray, reference_times: np.ndarray,
+                 rr_s: float) -> np.ndarray:
+    """Predicted points resampled (periodically over the RR) onto the reference frame times."""
+    predicted_times = np.asarray(predicted_times)
+    reference_times = np.asarray(reference_times)
+    if len(predicted_times) == len(reference_times) and np.allclose(predicted_times, reference_times, atol=1e-4):
+        return predicted
+    out = np.empty((len(reference_times), 2, 2))
+    for k in range(2):
+        for axis in range(2):
+            out[:, k, axis] = resample_periodic(predicted_times, predicted[:, k, axis], rr_s, reference_times)
+    return out

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mvtrack.cli import app
+from mvtrack.evaluate.agreement import agreement, icc_a1
+from mvtrack.evaluate.points import angular_errors_deg, point_errors_mm, swapped_frames
+from mvtrack.evaluate.study import evaluate, summarise
+from mvtrack.synth.generator import generate_subject
+from mvtrack.synth.writer import truth_result
+
+
+def test_icc_matches_shrout_and_fleiss_worked_example():
+    # Shrout & Fleiss (1979), Psychol Bull 86:420, Table 2: 6 targets x 4 judges; ICC(2,1) = 0.29
+    ratings = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]])
+    icc, ci = icc_a1(ratings)
+    assert icc == pytest.approx(0.29, abs=0.005)
+    assert ci[0] < icc < ci[1]
+
+
+def test_agreement_of_identical_and_shifted_measures():
+    values = np.array([10.0, 12.5, 8.0, 15.0, 11.0])
+    same = agreement(values, values)
+    assert same["icc"] == 1.0 and same["bias"] == 0.0
+    shifted = agreement(values + 1.0, values)
+    assert shifted["bias"] == pytest.approx(1.0) and shifted["pearson_r"] == pytest.approx(1.0)
+    assert shifted["icc"] < 1.0 and shifted["slope"] == pytest.approx(1.0)
+
+
+def test_point_and_angle_errors():
+    ref = np.array([[[0.0, 0.0], [10.0, 0.0]]])
+    pred = np.array([[[0.0, 1.0], [10.0, 1.0 + 10 * np.tan(np.radians(5))]]])
+    np.testing.assert_allclose(point_errors_mm(pred, ref, (2.0, 1.0))[0, 0], 2.0)
+    np.testing.assert_allclose(angular_errors_deg(pred, ref, (1.0, 1.0)), [5.0], atol=1e-9)
+    assert swapped_frames(pred[:, ::-1], ref).all() and not swapped_frames(pred, ref).any()
+
+
+@pytest.fixture(scope="module")
+def truth_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("truth")
+    for index in range(4):
+        subject = generate_subject(31, index)
+        folder = root / subject.subject_id
+        folder.mkdir()
+        (folder / "truth.json").write_text(json.dumps(truth_result(subject, {})))
+    return root
+
+
+def test_a_set_against_itself(truth_folder, tmp_path):
+    pred = tmp_path / "pred"
+    for folder in truth_folder.iterdir():
+        (pred / folder.name).mkdir(parents=True)
+        shutil.copy(folder / "truth.json", pred / folder.name / "results.json")
+    summary = summarise(evaluate(pred, truth_folder))
+    assert summary["studies"] == 4
+    for row in summary["spatial"].values():
+        assert row["euclidean_mm"][0] == 0 and row["angle_deg"][0] == pytest.approx(0, abs=1e-6)
+        assert row["swapped_frames"] == 0
+    assert summary["clinical"]["final"]["mapse_mm"]["icc"] == 1.0
+
+
+def test_swapped_names_are_flagged_and_numbers_recomputed(truth_folder, tmp_path):
+    pred = tmp_path / "pred"
+    rng = np.random.default_rng(0)
+    for folder in truth_folder.iterdir():
+        data = json.loads((folder / "truth.json").read_text())
+        data["views"]["2CH"]["points_px"] = np.asarray(data["views"]["2CH"]["points_px"])[:, ::-1].tolist()
+        four = np.asarray(data["views"]["4CH"]["points_px"])
+        data["views"]["4CH"]["points_px"] = (four + rng.normal(0, 0.5, four.shape)).tolist()
+        (pred / folder.name).mkdir(parents=True)
+        (pred / folder.name / "results.json").write_text(json.dumps(data))
+    evaluation = evaluate(pred, truth_folder)
+    summary = summarise(evaluation)
+    assert summary["spatial"]["final/2CH"]["swapped_frames"] == summary["spatial"]["final/2CH"]["n_frames"]
+    # independent recomputation of the 4CH Euclidean error
+    errors = []
+    for folder in sorted(truth_folder.iterdir()):
+        ref = json.loads((folder / "truth.json").read_text())["views"]["4CH"]
+        got = json.loads((pred / folder.name / "results.json").read_text())["views"]["4CH"]
+        d = (np.asarray(got["points_px"]) - np.asarray(ref["points_px"])) * np.array(ref["pixel_spacing_mm"])[::-1]
+        errors.append(np.sqrt((d**2).sum(-1)).ravel())
+    assert summary["spatial"]["final/4CH"]["euclidean_mm"][0] == pytest.approx(np.concatenate(errors).mean())
+
+
+def test_cli_evaluate_writes_tables_and_figures(truth_folder, tmp_path):
+    pred = tmp_path / "pred"
+    for folder in truth_folder.iterdir():
+        (pred / folder.name).mkdir(parents=True)
+        shutil.copy(folder / "truth.json", pred / folder.name / "results.json")
+    result = CliRunner().invoke(app, ["evaluate", str(pred), str(truth_folder), "--out", str(tmp_path / "eval")])
+    assert result.exit_code == 0, result.output
+    assert "ICC(A,1)" in (tmp_path / "eval" / "report.md").read_text()
+    assert (tmp_path / "eval" / "agreement_mapse_mm.png").exists()
+    assert (tmp_path / "eval" / "agreement_displacement_mm.png").exists()
