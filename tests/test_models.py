@@ -19,12 +19,15 @@ from mvtrack.train.trainer import TrainConfig, train_network
 from conftest import TINY
 
 
+@pytest.mark.parametrize("head", ["fc", "softargmax"])
 @pytest.mark.parametrize("stage,shape", [(1, (160, 160)), (2, (118, 162))])
-def test_network_outputs_four_numbers(stage, shape):
-    config = NetworkConfig(stage=stage, **TINY)
+def test_network_outputs_four_numbers(stage, shape, head):
+    config = NetworkConfig(stage=stage, head=head, **TINY)
     assert config.input_shape == shape
-    out = build_network(config)(torch.zeros(3, 1, *shape))
+    out = build_network(config)(torch.randn(3, 1, *shape))
     assert out.shape == (3, 4)
+    if head == "softargmax":  # an expectation over the image grid stays inside the image
+        assert out.abs().max() < 1
 
 
 def test_first_convolution_has_stride_two():
@@ -41,12 +44,12 @@ def test_targets_roundtrip_and_normalisation():
     assert q50 == pytest.approx(0, abs=1e-5) and q75 - q25 == pytest.approx(1, abs=1e-5)
 
 
-def test_augmentation_moves_points_with_the_image():
-    shape = (118, 162)
+@pytest.mark.parametrize("shape,right_angles", [((118, 162), 0.0), ((160, 160), 1.0)])
+def test_augmentation_moves_points_with_the_image(shape, right_angles):
     rows, cols = np.mgrid[: shape[0], : shape[1]]
     points = np.array([[50.3, 60.2], [110.7, 57.9]])
     image = sum(np.exp(-((cols - x) ** 2 + (rows - y) ** 2) / 4.0) for x, y in points).astype(np.float32)
-    config = AugmentConfig(intensity_gamma=0.0, noise=0.0)
+    config = AugmentConfig(intensity_gamma=0.0, noise=0.0, right_angle_probability=right_angles)
     rng = np.random.default_rng(0)
     for _ in range(5):
         warped, moved = augment(image, points, config, rng)

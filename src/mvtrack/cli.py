@@ -161,6 +161,7 @@ def train(
     depth: int = typer.Option(18, help="ResNet depth: 10, 18, 34 or 50 (paper: 50)."),
     width: int = typer.Option(32, help="Channels after the first convolution (paper: 64)."),
     max_width: int = typer.Option(128, help="Channel cap of the last stages (paper: 512)."),
+    head: str = typer.Option("softargmax", help="softargmax (heatmap expectation) or fc (paper: pooled features)."),
     epochs: float = typer.Option(20.0, help="Passes over the training samples (paper: 20)."),
     batch_size: int = typer.Option(8, help="Mini-batch size (paper: 8)."),
     lr: float = typer.Option(1e-4, help="Adam learning rate (paper: 1e-4)."),
@@ -179,7 +180,7 @@ def train(
         if view.upper() not in ("2CH", "4CH") or stage not in (1, 2):
             raise MvtrackError("--view must be 2CH or 4CH and --stage 1 or 2")
         summary = run_training(
-            NetworkConfig(view=view.upper(), stage=stage, depth=depth, width=width, max_width=max_width),
+            NetworkConfig(view=view.upper(), stage=stage, depth=depth, width=width, max_width=max_width, head=head),
             out, cache=cache, data=data, synthetic=synthetic, synthetic_seed=synthetic_seed, epochs=epochs,
             batch_size=batch_size, lr=lr, minutes=minutes, seed=seed, resume=resume, init_imagenet=init_imagenet,
             workers=workers, threads=threads)

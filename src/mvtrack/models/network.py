@@ -24,6 +24,7 @@ class NetworkConfig:
     depth: int = 18  # 10, 18, 34 or 50 (paper: 50)
     width: int = 64  # channels after the first convolution (paper: 64); doubles at each of 4 stages ...
     max_width: int = 512  # ... up to this cap (paper: 512); a cap shrinks the last stages most
+    head: str = "fc"  # "fc": pooled features -> 4 numbers (paper); "softargmax": heatmaps -> expected x, y
 
     @property
     def input_shape(self) -> tuple[int, int]:
@@ -46,9 +47,54 @@ def build_network(config: NetworkConfig):
 
     if config.depth not in _LAYERS:
         raise ValueError(f"depth must be one of {sorted(_LAYERS)}")
+    if config.head not in ("fc", "softargmax"):
+        raise ValueError("head must be 'fc' or 'softargmax'")
     block, layers = _LAYERS[config.depth]
     widths = [min(config.width * 2**i, config.max_width) for i in range(4)]
-    return ResNet(
+    resnet = ResNet(
         block=block, layers=layers, block_inplanes=widths, spatial_dims=2, n_input_channels=1,
         conv1_t_size=7, conv1_t_stride=2, num_classes=4,
     )
+    if config.head == "fc":
+        return resnet
+    expansion = 4 if block == "bottleneck" else 1
+    return _soft_argmax_network(resnet, [w * expansion for w in widths[1:]])
+
+
+def _soft_argmax_network(resnet, channels: list[int], n_points: int = 2):
+    """The ResNet's features at strides 8, 16 and 32 merged at stride 8 into one heatmap per point;
+    each point is the expectation of the coordinate grid under its heatmap's softmax (DSNT-style),
+    in the same normalised units as the plain head."""
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    class SoftArgmaxResNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = resnet
+            merged = channels[0]
+            self.lateral = nn.ModuleList([nn.Conv2d(c, merged, 1) for c in channels])
+            self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(merged, merged, 3, padding=1), nn.BatchNorm2d(merged),
+                                      nn.ReLU(), nn.Conv2d(merged, n_points, 1))
+
+        def forward(self, x):
+            b = self.backbone
+            x = b.maxpool(b.act(b.bn1(b.conv1(x))))
+            f2 = b.layer2(b.layer1(x))
+            f3 = b.layer3(f2)
+            f4 = b.layer4(f3)
+            size = f2.shape[-2:]
+            merged = self.lateral[0](f2) + F.interpolate(self.lateral[1](f3), size=size, mode="bilinear",
+                                                         align_corners=False) + F.interpolate(
+                self.lateral[2](f4), size=size, mode="bilinear", align_corners=False)
+            heat = self.head(merged)  # (B, P, h, w)
+            batch, points, height, width = heat.shape
+            prob = torch.softmax(heat.flatten(2), dim=-1).view(batch, points, height, width)
+            grid_x = (torch.arange(width, dtype=x.dtype, device=x.device) + 0.5) / width * 2 - 1
+            grid_y = (torch.arange(height, dtype=x.dtype, device=x.device) + 0.5) / height * 2 - 1
+            ex = (prob.sum(2) * grid_x).sum(-1)
+            ey = (prob.sum(3) * grid_y).sum(-1)
+            return torch.stack([ex, ey], dim=-1).flatten(1)  # (B, 4): x1, y1, x2, y2
+
+    return SoftArgmaxResNet()

@@ -89,21 +89,21 @@ def _lobe_integral(t: np.ndarray, start: float, duration: float, area: float) ->
     return area * (phase - np.sin(2 * np.pi * phase) / (2 * np.pi))
 
 
-def mv_velocity_mm_s(params: MotionParams, t: np.ndarray) -> np.ndarray:
-    """Velocity toward the apex (mm/s) at times t in [0, RR)."""
+def _three_lobes(params: MotionParams, t: np.ndarray, lobe) -> np.ndarray:
+    """Systolic lobe minus the early-diastolic and atrial lobes, each given by ``lobe(t, start, duration, area)``."""
     t = np.mod(np.asarray(t, dtype=np.float64), params.rr_s)
     return (
-        _lobe(t, params.systole_start_s, params.systole_s, params.mapse_mm)
-        - _lobe(t, params.e_start_s, params.e_duration_s, params.e_area_mm)
-        - _lobe(t, params.a_start_s, params.a_duration_s, params.a_area_mm)
+        lobe(t, params.systole_start_s, params.systole_s, params.mapse_mm)
+        - lobe(t, params.e_start_s, params.e_duration_s, params.e_area_mm)
+        - lobe(t, params.a_start_s, params.a_duration_s, params.a_area_mm)
     )
+
+
+def mv_velocity_mm_s(params: MotionParams, t: np.ndarray) -> np.ndarray:
+    """Velocity toward the apex (mm/s) at times t in [0, RR)."""
+    return _three_lobes(params, t, _lobe)
 
 
 def mv_displacement_mm(params: MotionParams, t: np.ndarray) -> np.ndarray:
     """Displacement toward the apex (mm) at times t; 0 at end-diastole (t = 0), MAPSE at end-systole."""
-    t = np.mod(np.asarray(t, dtype=np.float64), params.rr_s)
-    return (
-        _lobe_integral(t, params.systole_start_s, params.systole_s, params.mapse_mm)
-        - _lobe_integral(t, params.e_start_s, params.e_duration_s, params.e_area_mm)
-        - _lobe_integral(t, params.a_start_s, params.a_duration_s, params.a_area_mm)
-    )
+    return _three_lobes(params, t, _lobe_integral)

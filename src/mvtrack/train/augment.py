@@ -17,6 +17,9 @@ class AugmentConfig:
     translation_px: float = 3.0  # +- pixels
     intensity_gamma: float = 0.3  # +- log-gamma of a random contrast curve (0: off); beyond the paper
     noise: float = 0.03  # SD of added noise relative to the image's 99th percentile (0: off)
+    # Beyond the paper: with this probability also turn the (square, stage-1) image by a multiple of
+    # 90 degrees and/or mirror it, so any heart orientation a scanner may display is seen in training.
+    right_angle_probability: float = 0.0
 
 
 def random_affine(shape_hw: tuple[int, int], config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
@@ -26,7 +29,11 @@ def random_affine(shape_hw: tuple[int, int], config: AugmentConfig, rng: np.rand
     angle = np.deg2rad(rng.uniform(-config.rotation_deg, config.rotation_deg))
     shift = rng.uniform(-config.translation_px, config.translation_px, 2)
     centre = ((width - 1) / 2.0, (height - 1) / 2.0)
+    if height == width and rng.random() < config.right_angle_probability:
+        angle += np.pi / 2 * rng.integers(0, 4)
     rotation = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
+    if height == width and rng.random() < config.right_angle_probability / 2:
+        rotation = np.diag([-1.0, 1.0, 1.0]) @ rotation
     return translation(centre[0] + shift[0], centre[1] + shift[1]) @ np.diag([scale, scale, 1.0]) @ rotation @ translation(
         -centre[0], -centre[1])
 

@@ -34,8 +34,11 @@ def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, d
         from mvtrack.models.network import build_network
 
         init_state = imagenet_state_dict(init_imagenet, build_network(network).state_dict())
+    from mvtrack.train.augment import AugmentConfig
+
+    augment_config = AugmentConfig(right_angle_probability=0.5 if network.stage == 1 else 0.0)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, max_minutes=minutes, seed=seed,
-                         threads=threads)
+                         threads=threads, augment_config=augment_config)
     summary = train_network(network, config, cache_file, out, resume=resume, init_state=init_state, progress=progress)
     from mvtrack.models.export import export_model_dir
 

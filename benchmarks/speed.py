@@ -1,0 +1,72 @@
+"""Seconds per patient (both views, 1+2+2, DICOM to results.json) and per stage, peak memory.
+
+Runs in one process with 2 ONNX Runtime threads on a synthetic DICOM study (two 30-frame cines,
+as the real sample) and on the real sample; DICOM reading alone is timed as the floor.
+
+    .venv/bin/python benchmarks/speed.py [--repeats 5] [--model DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    from mvtrack.io import read_cines
+    from mvtrack.models.store import ModelSet
+    from mvtrack.pipeline.study import analyze_study
+    from mvtrack.pipeline.track import stage1_points, stage2_points
+    from mvtrack.geometry import standardisation_from_points
+    from mvtrack.results import write_result
+
+    real = Path(str(files("mvtrack") / "data" / "mvnet-sample"))
+    models = ModelSet(args.model, threads=args.threads)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, study in [("real sample (2 x 30 frames)", real)]:
+            read_times, total_times, stage_times = [], [], {"stage 1": [], "stage 2 (x2, with confidence)": []}
+            analyze_study(study, models=models)  # warm-up: loads the networks
+            for _ in range(args.repeats):
+                start = time.perf_counter()
+                cines = read_cines(study)
+                read_times.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                result = analyze_study(study, models=models)
+                write_result(result.result, Path(tmp) / "results.json")
+                total_times.append(time.perf_counter() - start)
+                for cine in cines:
+                    t0 = time.perf_counter()
+                    points = stage1_points(cine, models)
+                    t1 = time.perf_counter()
+                    std = standardisation_from_points(points, cine.pixel_spacing_mm)
+                    stage2_points(cine, models, std)
+                    stage2_points(cine, models, std, shifts=[(0, 0)] * 5)
+                    t2 = time.perf_counter()
+                    stage_times["stage 1"].append(t1 - t0)
+                    stage_times["stage 2 (x2, with confidence)"].append(t2 - t1)
+            rows.append((label, np.median(read_times), np.median(total_times),
+                         {k: 2 * np.median(v) for k, v in stage_times.items()}))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"model {models.model_id}, ONNX Runtime threads={args.threads}, median of {args.repeats} runs")
+    print(f"{'study':30s} {'DICOM read (s)':>15s} {'total (s)':>10s} {'x read':>7s}  per stage (both views)")
+    for label, read, total, stages in rows:
+        per_stage = ", ".join(f"{k} {v:.3f} s" for k, v in stages.items())
+        print(f"{label:30s} {read:15.3f} {total:10.3f} {total / read:7.1f}  {per_stage}")
+    print(f"peak resident memory of the process: {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
