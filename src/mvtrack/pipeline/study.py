@@ -69,6 +69,8 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
             timings[f"track_{view}"] = time.perf_counter() - start
         tracks[view] = track
         flags += view_flags(track.points_px, track.passes[0], track.spread_mm, cine.pixel_spacing_mm, view)
+        if track.naming_conflict:
+            flags.append(f"{view}: the point names from the network disagree with the DICOM orientation")
         views[view] = ViewTrack(
             track.points_px, POINT_NAMES[view], cine.times_s, cine.pixel_spacing_mm, cine.rr_s, cine.series_uid,
             extra={
@@ -78,6 +80,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
                 "series_description": cine.series_description,
                 "manufacturer": cine.manufacturer,
                 "view_source": cine.view_source,
+                "point_naming": track.naming,
                 "standardisation": track.standardisations[-1].to_dict() if track.standardisations else None,
             },
         )

@@ -14,6 +14,7 @@ import numpy as np
 
 from mvtrack.geometry import Stage1Map, Standardisation, standardisation_from_points
 from mvtrack.geometry.affine import translation
+from mvtrack.geometry.image_order import IMAGE_ORDER_VIEWS, first_point_index
 from mvtrack.io import Cine
 from mvtrack.metrics.curves import smoothed_curve
 
@@ -29,6 +30,8 @@ class Track:
     points_px: np.ndarray  # final: last pass refined over time
     spread_mm: np.ndarray  # (T, 2): SD of the last stage-2 pass under test-time shifts
     standardisations: list[Standardisation] = field(default_factory=list)
+    naming: str = ""  # how the point names were decided
+    naming_conflict: bool = False  # the scan geometry disagrees with the network's anatomical order
 
     @property
     def raw_px(self) -> np.ndarray:
@@ -83,4 +86,23 @@ def track_cine(cine: Cine, models, stage2_passes: int = 2, confidence: bool = Tr
         passes.append(points)
         standardisations.append(std)
     final = refine_over_time(passes[-1], cine.times_s, cine.rr_s) if smooth else passes[-1].copy()
-    return Track(passes, final, spread, standardisations)
+    track = Track(passes, final, spread, standardisations)
+    return name_points(track, cine)
+
+
+def name_points(track: Track, cine: Cine) -> Track:
+    """Put the points in anatomical order (anterior/lateral first); see mvtrack.geometry.image_order."""
+    index = first_point_index(track.points_px, cine.orientation, cine.view)
+    if cine.view in IMAGE_ORDER_VIEWS:
+        if index is None:
+            track.naming = "image order: no usable DICOM orientation, first point assumed on the left with the apex down"
+            return track
+        track.naming = "from the DICOM orientation (anterior = further anterior-superior in the patient)"
+        if index == 1:
+            track.passes = [p[:, ::-1].copy() for p in track.passes]
+            track.points_px = track.points_px[:, ::-1].copy()
+            track.spread_mm = track.spread_mm[:, ::-1].copy()
+        return track
+    track.naming = "anatomical (network)"
+    track.naming_conflict = index == 1
+    return track

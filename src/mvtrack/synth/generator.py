@@ -260,6 +260,22 @@ def _heart_axes(apex_angle: float, mirrored: bool):
     return e_u, e_v
 
 
+def _patient_orientation(view: str, e_u: np.ndarray, e_v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """ImageOrientationPatient (6,) consistent with the anatomy drawn: the heart's long axis points
+    left, anterior and down in the patient (LPS), the 2CH MV line runs from the anterior-superior
+    to the inferior point, the 4CH one from the lateral (left-posterior) to the septal point; the
+    image axes follow from where the generator put u and v in the image (mirrored views included)."""
+    long_axis = np.array([0.5, -0.6, -0.6]) + rng.normal(0, 0.12, 3)
+    long_axis /= np.linalg.norm(long_axis)
+    across = np.array([0.0, 1.0, -1.0]) if view == "2CH" else np.array([-1.0, -1.0, 0.0])
+    across = across + rng.normal(0, 0.12, 3)
+    across -= (across @ long_axis) * long_axis
+    across /= np.linalg.norm(across)
+    row = e_u[0] * across + e_v[0] * long_axis
+    column = e_u[1] * across + e_v[1] * long_axis
+    return np.concatenate([row, column])
+
+
 def _apex_angle(view: str, rng: np.random.Generator) -> float:
     """Direction of the apex in the image (radians, x right, y down). Mostly as clinical views are shown."""
     if rng.random() < 0.15:
@@ -382,6 +398,7 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
         image *= static_gain * rng.uniform(0.97, 1.03)
         frames[index] = _acquire(image, rows, cols, fine, spacing_rc, acq_spacing, phase_axis, snr, ghost, rng)
     points_px = points_mm / np.array([spacing_rc[1], spacing_rc[0]])
+    orientation = _patient_orientation(view, e_u, e_v, rng)
     # Vendors store intensities on different scales (12-bit).
     frames *= rng.uniform(300, 4000) / max(float(np.percentile(frames, 99.5)), 1e-6)
     frames = np.clip(np.round(frames), 0, 4095).astype(np.float32)
@@ -390,7 +407,7 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
     cine = Cine(
         frames=frames, pixel_spacing_mm=(float(spacing_rc[0]), float(spacing_rc[1])), times_s=times,
         rr_s=float(motion.rr_s), view=view, view_source="synthetic", series_description=description,
-        manufacturer=vendor, orientation=np.array([1.0, 0, 0, 0, 1, 0]), position_mm=np.zeros(3),
+        manufacturer=vendor, orientation=orientation, position_mm=np.zeros(3),
     )
     params = dict(spacing_mm=spacing_rc, acq_spacing_mm=acq_spacing.tolist(), snr=snr, ghost=ghost,
                   apex_angle_deg=float(np.rad2deg(apex_angle)), mirrored=mirrored, tilt=tilt,

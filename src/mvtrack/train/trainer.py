@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mvtrack.geometry import STANDARD_SPACING_MM
+from mvtrack.geometry.image_order import IMAGE_ORDER_VIEWS
 from mvtrack.models.network import NetworkConfig
 from mvtrack.models.preprocess import normalise_images, points_to_targets, targets_to_points
 from mvtrack.train.augment import AugmentConfig, augment
@@ -49,13 +50,23 @@ def split_by_group(groups: np.ndarray, val_fraction: float, seed: int) -> tuple[
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
-def load_stage_samples(cache_file: Path | str, stage: int) -> dict[str, np.ndarray]:
-    """Images, points, groups and pixel size (mm, x then y) of one stage from a cache file."""
+def load_stage_samples(cache_file: Path | str, stage: int, image_order: bool = False) -> dict[str, np.ndarray]:
+    """Images, points, groups and pixel size (mm, x then y) of one stage from a cache file.
+
+    With ``image_order`` the two points of every stage-1 sample are put in image order (see
+    :func:`mvtrack.geometry.image_order.order_by_image`) instead of anatomical order.
+    """
     prefix = f"s{stage}_"
     with np.load(cache_file) as data:
         samples = {key[len(prefix):]: data[key] for key in data.files if key.startswith(prefix)}
     if "mm_per_px" not in samples:
         samples["mm_per_px"] = np.full((len(samples["points"]), 2), STANDARD_SPACING_MM, np.float32)
+    if image_order and stage == 1:
+        from mvtrack.geometry.image_order import order_by_image
+
+        for group in np.unique(samples["group"]):
+            rows = np.flatnonzero(samples["group"] == group)
+            samples["points"][rows] = order_by_image(samples["points"][rows])
     return samples
 
 
@@ -104,7 +115,7 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
     rng = np.random.default_rng(train_config.seed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    samples = load_stage_samples(cache_file, network_config.stage)
+    samples = load_stage_samples(cache_file, network_config.stage, image_order=network_config.view in IMAGE_ORDER_VIEWS)
     train_idx, val_idx = split_by_group(samples["group"], train_config.val_fraction, train_config.seed)
     val_idx = np.sort(np.random.default_rng(1).choice(val_idx, min(len(val_idx), train_config.val_samples), replace=False))
     shape = network_config.input_shape
