@@ -114,3 +114,14 @@ def test_standardisation_serialises():
     again = type(std).from_dict(std.to_dict())
     np.testing.assert_allclose(again.matrix, std.matrix)
     assert again.out_shape == std.out_shape
+
+
+def test_collapsed_first_guess_is_oriented_by_the_motion():
+    # both points nearly on top of each other, moving toward the lower right (the apex)
+    points = _motion_points((60.0, 60.0), (61.0, 60.5), (0.6, 0.8))
+    std = standardisation_from_points(points, (1.5, 1.5))
+    mapped = std.to_standard(points)
+    centre = mapped[:, :, :].mean(axis=1)
+    motion = centre[6] - centre[0]
+    assert motion[1] > 0 and abs(motion[0]) < 1e-6 * max(1.0, abs(motion[1])) + 1e-6  # straight down
+    assert mapped[0, 0, 0] <= mapped[0, 1, 0]

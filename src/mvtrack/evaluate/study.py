@@ -58,9 +58,12 @@ def _study_metrics(views: dict[str, tuple[np.ndarray, np.ndarray, tuple, float]]
     return clinical_metrics(times, disp, rr).to_dict()
 
 
-def evaluate(predicted_root, reference_root, stages: bool = False) -> Evaluation:
+def evaluate(predicted_root, reference_root, stages: bool = False, studies: set[str] | None = None) -> Evaluation:
+    """Compare predictions with references; ``studies`` restricts to a subset of study ids."""
     predicted = load_results(predicted_root)
     reference = load_results(reference_root, REFERENCE_NAMES)
+    if studies is not None:
+        reference = {k: v for k, v in reference.items() if k in studies}
     result = Evaluation()
     for study, ref in sorted(reference.items()):
         pred = predicted.get(study)

@@ -25,6 +25,9 @@ from mvtrack.geometry.affine import apply_affine, scaling, translation, warp_fra
 
 STANDARD_SPACING_MM = 0.75
 CROP_SHAPE = (118, 162)  # rows, cols: 88.5 x 121.5 mm
+#: Below this MV line length (mm) the line's direction is too uncertain to orient the crop; the
+#: direction of the annulus motion (toward the apex) orients it instead.
+MIN_LINE_FOR_ORIENTATION_MM = 12.0
 
 
 def points_to_mm(points_px: np.ndarray, pixel_spacing_mm: tuple[float, float]) -> np.ndarray:
@@ -55,6 +58,16 @@ def apex_normal_mm(points_px: np.ndarray, pixel_spacing_mm: tuple[float, float])
     if motion < 0 or (motion == 0 and normal[1] < 0):
         normal = -normal
     return normal
+
+
+def motion_direction_mm(points_mm: np.ndarray) -> np.ndarray | None:
+    """Unit direction (2,) of the MV centre's largest excursion from its first position, or None."""
+    centres = points_mm.mean(axis=1)
+    offsets = centres - centres[0]
+    norms = np.linalg.norm(offsets, axis=1)
+    if norms.max() < 1.0:
+        return None
+    return offsets[int(np.argmax(norms))] / norms.max()
 
 
 @dataclass(frozen=True)
@@ -107,8 +120,17 @@ def standardisation_from_points(
     points_mm = points_to_mm(points_px, pixel_spacing_mm)
     centre_mm = points_mm[0].mean(axis=0)
     right = points_mm[0, 1] - points_mm[0, 0]
-    right /= np.linalg.norm(right)
-    down = apex_normal_mm(points_px, pixel_spacing_mm)
+    length = np.linalg.norm(right)
+    motion = motion_direction_mm(points_mm)
+    if length < MIN_LINE_FOR_ORIENTATION_MM and motion is not None:
+        # A collapsed first guess: orient by the motion, keep the named point on the left.
+        down = motion
+        right = np.array([-down[1], down[0]])
+        if length > 0 and (points_mm[0, 1] - points_mm[0, 0]) @ right < 0:
+            right = -right
+    else:
+        right /= length
+        down = apex_normal_mm(points_px, pixel_spacing_mm)
     # Rows of the rotation/mirror: the target x axis along the MV line, the target y axis toward the apex.
     basis = np.eye(3)
     basis[0, :2] = right

@@ -26,7 +26,7 @@ def _draw_line(rgb, p, q, colour):
             rgb[r, c] = colour
 
 
-def overlay_frames(frames: np.ndarray, points_px: np.ndarray, upscale: int = 3) -> list[np.ndarray]:
+def overlay_frames(frames: np.ndarray, points_px: np.ndarray, upscale: int = 2) -> list[np.ndarray]:
     """(T, H, W) frames and (T, 2, 2) points -> list of (H*u, W*u, 3) uint8 images with the overlay."""
     low, high = np.percentile(frames, [1, 99.5])
     scaled = np.clip((frames - low) / max(high - low, 1e-6) * 255, 0, 255).astype(np.uint8)
@@ -53,12 +53,17 @@ def write_movies(frames: np.ndarray, points_px: np.ndarray, times_s: np.ndarray,
     gif = stem.with_suffix(".gif")
     imageio.mimsave(gif, images, duration=step * 2, loop=0)  # shown at half speed
     written.append(gif)
+    mp4 = stem.with_suffix(".mp4")
     try:
-        mp4 = stem.with_suffix(".mp4")
+        import imageio_ffmpeg  # noqa: F401  (the encoder; without it imageio writes no real MP4)
+
         height, width = images[0].shape[:2]
         padded = [np.pad(im, ((0, height % 2), (0, width % 2), (0, 0))) for im in images]
         imageio.mimsave(mp4, padded * 3, fps=max(1.0, 0.5 / step), macro_block_size=1)
-        written.append(mp4)
-    except Exception:  # no ffmpeg backend installed: the GIF is enough
-        pass
+        if mp4.stat().st_size > 1024:
+            written.append(mp4)
+        else:
+            mp4.unlink()
+    except Exception:  # no working encoder: the GIF is enough
+        mp4.unlink(missing_ok=True)
     return written
