@@ -28,7 +28,8 @@ def main() -> None:
     from mvtrack.io import read_cines
     from mvtrack.models.store import ModelSet
     from mvtrack.pipeline.study import analyze_study
-    from mvtrack.pipeline.track import stage1_points, stage2_points
+    from mvtrack.geometry.affine import spline_coefficients
+    from mvtrack.pipeline.track import TTA_SHIFTS_PX, stage1_points, stage2_points
     from mvtrack.geometry import standardisation_from_points
     from mvtrack.results import write_result
 
@@ -52,8 +53,9 @@ def main() -> None:
                     points = stage1_points(cine, models)
                     t1 = time.perf_counter()
                     std = standardisation_from_points(points, cine.pixel_spacing_mm)
-                    stage2_points(cine, models, std)
-                    stage2_points(cine, models, std, shifts=[(0, 0)] * 5)
+                    coefficients = spline_coefficients(cine.frames)
+                    stage2_points(cine, models, std, coefficients=coefficients)
+                    stage2_points(cine, models, std, TTA_SHIFTS_PX, coefficients)
                     t2 = time.perf_counter()
                     stage_times["stage 1"].append(t1 - t0)
                     stage_times["stage 2 (x2, with confidence)"].append(t2 - t1)

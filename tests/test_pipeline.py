@@ -99,6 +99,7 @@ def test_batch_interrupted_then_resumed(tiny_model_dir, synthetic_root, tmp_path
     outcomes = [run_study(s, tmp_path, lambda s: analyze_study(s.paths, study_id=s.study_id, models=models), movies=False)
                 for s in studies]
     assert outcomes == ["skipped", "done", "done"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
     assert (tmp_path / studies[0].study_id / "results.json").read_bytes() == first
     summary = write_summary(tmp_path).read_text().splitlines()
     assert len(summary) == 1 + len(studies)

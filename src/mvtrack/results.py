@@ -163,6 +163,7 @@ def write_json_atomic(data: dict, path: Path | str) -> None:
     try:
         with os.fdopen(handle, "w") as stream:
             json.dump(data, stream, indent=1, allow_nan=False)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; results are meant to be shared
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -20,8 +20,14 @@ def scaling(sx: float, sy: float) -> np.ndarray:
     return np.diag([sx, sy, 1.0])
 
 
+def spline_coefficients(frames: np.ndarray, order: int = 3) -> np.ndarray:
+    """(T, H, W) cubic-spline coefficients of each frame, to reuse across several warps of one cine."""
+    return np.stack([ndimage.spline_filter(f.astype(np.float64), order=order, mode="nearest") for f in frames])
+
+
 def warp_frames(
-    frames: np.ndarray, source_to_target: np.ndarray, out_shape: tuple[int, int], order: int = 3
+    frames: np.ndarray, source_to_target: np.ndarray, out_shape: tuple[int, int], order: int = 3,
+    coefficients: np.ndarray | None = None,
 ) -> np.ndarray:
     """Resample (T, H, W) or (H, W) images onto a target grid.
 
@@ -30,6 +36,7 @@ def warp_frames(
         source_to_target: 3x3 matrix taking source (x, y) to target (x, y).
         out_shape: (rows, cols) of the target image.
         order: spline order (3 = cubic, as the paper).
+        coefficients: the frames' spline coefficients from :func:`spline_coefficients`, if already known.
 
     Returns:
         (T, rows, cols) or (rows, cols) float32; outside the source is filled with the nearest edge
@@ -43,7 +50,12 @@ def warp_frames(
     stack = frames[None] if single else frames
     out = np.empty((stack.shape[0], *out_shape), dtype=np.float32)
     for index, frame in enumerate(stack):
-        coeffs = ndimage.spline_filter(frame.astype(np.float64), order=order, mode="nearest") if order > 1 else frame
+        if coefficients is not None:
+            coeffs = coefficients[index]
+        elif order > 1:
+            coeffs = ndimage.spline_filter(frame.astype(np.float64), order=order, mode="nearest")
+        else:
+            coeffs = frame
         out[index] = ndimage.affine_transform(
             coeffs, rc_matrix[:2, :2], offset=rc_matrix[:2, 2], output_shape=out_shape,
             order=order, mode="nearest", prefilter=False,

@@ -88,9 +88,10 @@ class Standardisation:
     def to_original(self, points: np.ndarray) -> np.ndarray:
         return apply_affine(np.linalg.inv(self.matrix), points)
 
-    def warp(self, frames: np.ndarray) -> np.ndarray:
-        """(T, H, W) stored frames -> (T, 118, 162) standardised frames, cubic."""
-        return warp_frames(frames, self.matrix, self.out_shape, order=3)
+    def warp(self, frames: np.ndarray, coefficients: np.ndarray | None = None) -> np.ndarray:
+        """(T, H, W) stored frames -> (T, 118, 162) standardised frames, cubic (optionally from
+        precomputed spline coefficients of the frames)."""
+        return warp_frames(frames, self.matrix, self.out_shape, order=3, coefficients=coefficients)
 
     @property
     def is_mirrored(self) -> bool:

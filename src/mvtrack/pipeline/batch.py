@@ -113,6 +113,9 @@ def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies
         except MvtrackError:
             pass
     out_root.mkdir(parents=True, exist_ok=True)
+    for leftover in out_root.glob(f".{study.study_id}.*"):  # staging left by a killed run
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{study.study_id}.", dir=out_root))
     try:
         study_result = analyze(study)
@@ -129,6 +132,7 @@ def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies
     if final.exists():
         backup = out_root / f".{study.study_id}.old-{time.time_ns()}"
         final.rename(backup)
+    staging.chmod(0o755)  # mkdtemp makes it private
     staging.rename(final)
     if backup:
         shutil.rmtree(backup, ignore_errors=True)

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mvtrack.geometry import Stage1Map, Standardisation, standardisation_from_points
-from mvtrack.geometry.affine import translation
+from mvtrack.geometry.affine import spline_coefficients, translation
 from mvtrack.geometry.image_order import IMAGE_ORDER_VIEWS, first_point_index
 from mvtrack.io import Cine
 from mvtrack.metrics.curves import smoothed_curve
 
 #: Test-time shifts (standardised pixels) whose prediction spread gives the per-frame confidence.
-TTA_SHIFTS_PX = ((0.0, 0.0), (3.0, 0.0), (-3.0, 0.0), (0.0, 3.0), (0.0, -3.0))
+TTA_SHIFTS_PX = ((0.0, 0.0), (3.0, -3.0), (-3.0, 3.0))
 
 
 @dataclass
@@ -44,7 +44,8 @@ def stage1_points(cine: Cine, models) -> np.ndarray:
     return stage1.to_original(predicted)
 
 
-def stage2_points(cine: Cine, models, std: Standardisation, shifts=((0.0, 0.0),)) -> tuple[np.ndarray, np.ndarray]:
+def stage2_points(cine: Cine, models, std: Standardisation, shifts=((0.0, 0.0),),
+                  coefficients: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Stage 2 on a standardised cine: (mean points (T, 2, 2) in stored pixels, spread SD in mm (T, 2)).
 
     Each shift moves the crop by a few standardised pixels; the predictions, mapped back to stored
@@ -54,7 +55,7 @@ def stage2_points(cine: Cine, models, std: Standardisation, shifts=((0.0, 0.0),)
     mapped = []
     for dx, dy in shifts:
         shifted = Standardisation(translation(dx, dy) @ std.matrix, std.out_shape)
-        predicted = network.predict(shifted.warp(cine.frames))
+        predicted = network.predict(shifted.warp(cine.frames, coefficients))
         mapped.append(shifted.to_original(predicted))
     mapped = np.stack(mapped)  # (S, T, 2, 2)
     mm = np.array([cine.pixel_spacing_mm[1], cine.pixel_spacing_mm[0]])
@@ -79,10 +80,12 @@ def track_cine(cine: Cine, models, stage2_passes: int = 2, confidence: bool = Tr
     passes = [stage1_points(cine, models)]
     spread = np.zeros((cine.n_frames, 2))
     standardisations = []
+    coefficients = spline_coefficients(cine.frames) if stage2_passes else None
     for index in range(stage2_passes):
         std = standardisation_from_points(passes[-1], cine.pixel_spacing_mm)
         last = index == stage2_passes - 1
-        points, spread = stage2_points(cine, models, std, TTA_SHIFTS_PX if (last and confidence) else ((0.0, 0.0),))
+        shifts = TTA_SHIFTS_PX if (last and confidence) else ((0.0, 0.0),)
+        points, spread = stage2_points(cine, models, std, shifts, coefficients)
         passes.append(points)
         standardisations.append(std)
     final = refine_over_time(passes[-1], cine.times_s, cine.rr_s) if smooth else passes[-1].copy()
