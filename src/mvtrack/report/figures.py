@@ -23,7 +23,7 @@ def plot_curves(result: dict, path: Path | str) -> None:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
     for view, entry in result["views"].items():
         top.plot(entry["times_s"], entry["displacement_mm"], ".", alpha=0.6, label=f"{view} frames")
-    top.plot(grid * 1000 / 1000, smoothed_curve(times, displacement, rr)(grid), "k-", label="mean of views")
+    top.plot(grid, smoothed_curve(times, displacement, rr)(grid), "k-", label="mean of views")
     if metrics.get("mapse_mm") is not None:
         top.axhline(metrics["mapse_mm"], color="tab:red", ls="--", lw=0.8)
         top.annotate(f"MAPSE {metrics['mapse_mm']:.1f} mm", (metrics.get("end_systole_s") or 0, metrics["mapse_mm"]),

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.ndimage import binary_erosion
 
 # Label values of the rendered map.
 AIR, MUSCLE, SUBCUT_FAT, LUNG, LIVER, SPINE, AORTA, EPI_FAT, PERICARDIUM = range(9)
@@ -195,7 +196,7 @@ def render_heart_labels(u: np.ndarray, v: np.ndarray, shape: HeartShape, frame: 
         ra_outer = _inside_ellipse(u, v, ra_cu, ra_cv, shape.ra_half_width_mm + wall + fat,
                                    shape.ra_height_mm / 2 + fat) & (v < tv)
         envelope |= rv_outer | ra_outer
-    pericardium = envelope & ~_erode_mask_ellipses(u, v, envelope)
+    pericardium = envelope & ~binary_erosion(envelope, iterations=1)  # a one-pixel line
     labels[envelope] = EPI_FAT
     labels[pericardium] = PERICARDIUM
     if shape.view == "4CH":
@@ -239,10 +240,3 @@ def render_heart_labels(u: np.ndarray, v: np.ndarray, shape: HeartShape, frame: 
         near = np.minimum(_segment_distance(u, v, hinge, mid, flat_start=True), _segment_distance(u, v, mid, tip))
         # Leaflets lie in the blood pool; they never cover the myocardium or the LA wall at the hinge.
         labels[(near < shape.leaflet_thickness_mm / 2) & np.isin(labels, (LV_BLOOD, LA_BLOOD))] = LEAFLET
-
-
-def _erode_mask_ellipses(u, v, mask):
-    """Interior of a mask one grid step in (pixel-wise erosion), for the thin pericardial line."""
-    from scipy.ndimage import binary_erosion
-
-    return binary_erosion(mask, iterations=1)

@@ -137,7 +137,7 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
         rng = np.random.default_rng([train_config.seed, iteration])
 
     def checkpoint_dict(val_mm):
-        return {"network": network_config.to_dict(), "train": _config_dict(train_config),
+        return {"network": network_config.to_dict(), "train": asdict(train_config),
                 "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
                 "best_val_mm": best_val, "val_mm": val_mm, "history": history,
                 "n_train": int(len(train_idx)), "n_val": int(len(val_idx))}
@@ -183,14 +183,9 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
             bar.update(task, completed=iteration, loss=loss_ema)
             if out_of_time:
                 break
-    summary = {"network": network_config.to_dict(), "train": _config_dict(train_config),
+    summary = {"network": network_config.to_dict(), "train": asdict(train_config),
                "iterations": iteration, "best_val_mm": best_val, "minutes": (time.time() - start) / 60,
                "images_seen": iteration * train_config.batch_size, "n_train": int(len(train_idx)),
                "n_val": int(len(val_idx)), "history": history}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
-
-
-def _config_dict(config: TrainConfig) -> dict:
-    data = asdict(config)
-    return data
