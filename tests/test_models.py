@@ -123,3 +123,20 @@ def test_onnx_matches_torch_and_checksums_are_enforced(tiny_model_dir, tmp_path)
         ModelSet(broken).network("4CH", 2)
     with pytest.raises(ModelError, match="checksum"):
         load_checkpoint(weights, "0" * 64)
+
+
+def test_training_from_an_annotated_folder(tmp_path):
+    """User data: study folders with cines and annotations in the result-contract form."""
+    from mvtrack.synth.generator import generate_subject
+    from mvtrack.synth.writer import write_subject
+    from mvtrack.train.run import run_training
+
+    for index in range(2):
+        folder = write_subject(generate_subject(8, index), tmp_path / "data", "npz")
+        (folder / "truth.json").rename(folder / "annotations.json")
+    network = NetworkConfig(view="2CH", stage=1, **TINY)
+    summary = run_training(network, tmp_path / "run", data=tmp_path / "data", epochs=0.2, workers=1,
+                           progress=False, threads=1)
+    assert summary["n_train"] > 0 and summary["iterations"] > 0
+    assert (tmp_path / "run" / "model" / "manifest.json").exists()
+    assert ModelSet(tmp_path / "run" / "model").has("2CH", 1)
