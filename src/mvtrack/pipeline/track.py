@@ -2,8 +2,9 @@
 
 Every pass is kept: ``passes[0]`` is stage 1, ``passes[1]`` stage 1+2, ``passes[2]`` 1+2+2, so the
 dual-stage ablation can be evaluated from one run. After the last pass the tracks are refined over
-time (periodic smoothing spline per coordinate, the same weight the velocity uses, so e' is not
-flattened); the raw tracks stay in the result.
+time (periodic smoothing spline per coordinate, the same weight the velocity uses); the raw tracks
+stay in the result. Measured on the 40-subject synthetic test set, this costs about 0.5 cm/s of e'
+against metrics from the raw tracks (the metrics smooth again when they differentiate).
 """
 
 from __future__ import annotations
