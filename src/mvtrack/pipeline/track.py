@@ -60,7 +60,9 @@ def stage2_points(cine: Cine, models, std: Standardisation, shifts=((0.0, 0.0),)
         mapped.append(shifted.to_original(predicted))
     mapped = np.stack(mapped)  # (S, T, 2, 2)
     mm = np.array([cine.pixel_spacing_mm[1], cine.pixel_spacing_mm[0]])
-    spread = np.sqrt(((mapped - mapped.mean(0)) * mm) ** 2).sum(-1).mean(0) if len(shifts) > 1 else np.zeros(mapped.shape[1:3])
+    # Root-mean-square distance (mm) of the shifted predictions from their mean, per frame and point.
+    deviation_mm = np.sqrt(((((mapped - mapped.mean(0)) * mm) ** 2).sum(-1)).mean(0))
+    spread = deviation_mm if len(shifts) > 1 else np.zeros(mapped.shape[1:3])
     return mapped.mean(0), spread
 
 
