@@ -8,6 +8,7 @@ generator's own parameters (true MAPSE, s', e', a' of the motion model, acquisit
 
 from __future__ import annotations
 
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -65,11 +66,11 @@ def write_subject(subject: SyntheticSubject, out_dir: Path | str, fmt: str = "di
         raise ValueError(f"format must be one of {FORMATS}")
     folder = Path(out_dir) / subject.subject_id
     folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(abs(hash(subject.subject_id)) % 2**32)
-    study_uid = generate_uid()
+    rng = np.random.default_rng(zlib.crc32(subject.subject_id.encode()))
+    study_uid = generate_uid(entropy_srcs=[subject.subject_id])  # same subject, same UIDs
     series_uids = {}
     for name, view in subject.views.items():
-        uid = generate_uid()
+        uid = generate_uid(entropy_srcs=[subject.subject_id, name])
         series_uids[name] = uid
         cine = replace(view.cine, series_uid=uid)
         if fmt == "dicom":

@@ -13,6 +13,7 @@ Stage 2 samples: every frame standardised from *perturbed* truth points that mim
 from __future__ import annotations
 
 import json
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,7 @@ def load_annotated_study(folder: Path) -> list[tuple[Cine, np.ndarray]]:
 
 def _folder_job(job) -> dict[str, dict[str, np.ndarray]]:
     folder, seed, perturbation = job
-    rng = np.random.default_rng([seed, abs(hash(str(folder))) % 2**31])
+    rng = np.random.default_rng([seed, zlib.crc32(str(folder).encode())])
     return {cine.view: cine_samples(cine, points, rng, perturbation)
             for cine, points in load_annotated_study(Path(folder))}
 
