@@ -103,3 +103,22 @@ def test_batch_interrupted_then_resumed(tiny_model_dir, synthetic_root, tmp_path
     assert (tmp_path / studies[0].study_id / "results.json").read_bytes() == first
     summary = write_summary(tmp_path).read_text().splitlines()
     assert len(summary) == 1 + len(studies)
+
+
+def test_shifted_crops_are_slices_of_one_enlarged_warp():
+    from scipy import ndimage
+
+    from mvtrack.geometry import standardisation_from_points
+    from mvtrack.geometry.affine import translation
+    from mvtrack.geometry.standardise import Standardisation
+    from mvtrack.pipeline.track import shifted_crops
+
+    frames = ndimage.gaussian_filter(np.random.default_rng(0).random((2, 90, 110)), (0, 2, 2)).astype(np.float32)
+    std = standardisation_from_points(np.array([[[40.0, 35.0], [52.0, 58.0]]] * 2), (1.6, 1.6))
+    shifts = ((0, 0), (3, -3), (-2, 1))
+    crops = shifted_crops(frames, std, shifts)
+    for crop, (dx, dy) in zip(crops, shifts):
+        expected = Standardisation(translation(dx, dy) @ std.matrix, std.out_shape).warp(frames)
+        np.testing.assert_allclose(crop, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="whole pixels"):
+        shifted_crops(frames, std, ((0.5, 0),))

@@ -169,6 +169,8 @@ def train(
     seed: int = typer.Option(0, help="Seed of initialisation, split and augmentation."),
     resume: bool = typer.Option(False, help="Continue from OUT/last.pt."),
     init_imagenet: Optional[Path] = typer.Option(None, help="Local ImageNet ResNet-50 weights (torchvision/timm layout)."),
+    init_from: Optional[Path] = typer.Option(None, help="Start from this checkpoint (best.pt / last.pt of an earlier run "
+                                                        "of the same network): fine-tuning."),
     workers: int = typer.Option(2, help="Processes for building the sample cache."),
     threads: int = typer.Option(2, help="PyTorch threads."),
 ) -> None:
@@ -183,7 +185,7 @@ def train(
             NetworkConfig(view=view.upper(), stage=stage, depth=depth, width=width, max_width=max_width, head=head),
             out, cache=cache, data=data, synthetic=synthetic, synthetic_seed=synthetic_seed, epochs=epochs,
             batch_size=batch_size, lr=lr, minutes=minutes, seed=seed, resume=resume, init_imagenet=init_imagenet,
-            workers=workers, threads=threads)
+            init_from=init_from, workers=workers, threads=threads)
     except MvtrackError as error:
         _fail(error)
     typer.echo(f"best validation error {summary['best_val_mm']:.2f} mm after {summary['iterations']} iterations "

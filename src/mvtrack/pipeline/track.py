@@ -53,17 +53,32 @@ def stage2_points(cine: Cine, models, std: Standardisation, shifts=((0.0, 0.0),)
     pixels, should agree when the network is sure of itself.
     """
     network = models.network(cine.view, 2)
-    mapped = []
-    for dx, dy in shifts:
-        shifted = Standardisation(translation(dx, dy) @ std.matrix, std.out_shape)
-        predicted = network.predict(shifted.warp(cine.frames, coefficients))
-        mapped.append(shifted.to_original(predicted))
-    mapped = np.stack(mapped)  # (S, T, 2, 2)
+    crops = shifted_crops(cine.frames, std, shifts, coefficients)
+    predicted = network.predict(crops.reshape(-1, *std.out_shape)).reshape(len(shifts), cine.n_frames, 2, 2)
+    mapped = np.stack([Standardisation(translation(dx, dy) @ std.matrix, std.out_shape).to_original(p)
+                       for (dx, dy), p in zip(shifts, predicted)])  # (S, T, 2, 2)
     mm = np.array([cine.pixel_spacing_mm[1], cine.pixel_spacing_mm[0]])
     # Root-mean-square distance (mm) of the shifted predictions from their mean, per frame and point.
     deviation_mm = np.sqrt(((((mapped - mapped.mean(0)) * mm) ** 2).sum(-1)).mean(0))
     spread = deviation_mm if len(shifts) > 1 else np.zeros(mapped.shape[1:3])
     return mapped.mean(0), spread
+
+
+def shifted_crops(frames: np.ndarray, std: Standardisation, shifts, coefficients: np.ndarray | None = None) -> np.ndarray:
+    """(S, T, 118, 162) standardised crops, each moved by a whole-pixel shift (dx, dy).
+
+    The cine is resampled once onto a crop enlarged by the largest shift; every shifted crop is a
+    slice of it (a crop moved by (dx, dy) shows at (x, y) what the plain crop shows at (x - dx, y - dy)).
+    """
+    shifts = np.asarray(shifts, dtype=float)
+    if not np.allclose(shifts, np.round(shifts)):
+        raise ValueError(f"test-time shifts must be whole pixels, got {shifts.tolist()}")
+    margin = int(np.abs(shifts).max())
+    rows, cols = std.out_shape
+    enlarged = Standardisation(translation(margin, margin) @ std.matrix, (rows + 2 * margin, cols + 2 * margin))
+    big = enlarged.warp(frames, coefficients)
+    return np.stack([big[:, margin - int(dy):margin - int(dy) + rows, margin - int(dx):margin - int(dx) + cols]
+                     for dx, dy in shifts])
 
 
 def refine_over_time(points_px: np.ndarray, times_s: np.ndarray, rr_s: float) -> np.ndarray:

@@ -46,6 +46,7 @@ class HeartShape:
     leaflet_lengths_mm: tuple[float, float] = (14.0, 9.0)
     leaflet_thickness_mm: float = 2.0
     fat_mm: float = 3.0
+    la_fat_mm: float = 1.0  # fat around the LA is usually thinner than around the ventricles
     avgroove_fat_mm: float = 7.0
     papillary: list[tuple[float, float, float, float]] = field(default_factory=list)  # (u_frac, v_frac, ru, rv)
     rv_half_width_mm: float = 17.0
@@ -55,6 +56,10 @@ class HeartShape:
     ra_height_mm: float = 42.0
     tricuspid_offset_mm: float = 7.0
     coronary_mm: float = 3.0
+    #: Which ends of the annulus (-1: first named, +1: second named) have a vessel in the AV groove
+    #: beside them: the coronary sinus at the 2CH inferior point, the circumflex / sinus at the 4CH
+    #: lateral point; sometimes one on both sides.
+    coronary_sides: tuple[int, ...] = (1,)
 
 
 @dataclass
@@ -177,7 +182,8 @@ def render_heart_labels(u: np.ndarray, v: np.ndarray, shape: HeartShape, frame: 
     fat = shape.fat_mm
     # Outer envelope first: pericardial fat and pericardium around ventricles and atria.
     lv_outer = _inside_ellipse(u, v, ecu, ecv, eau + fat, eav + fat) & (side > -shape.avgroove_fat_mm)
-    la_outer = _inside_ellipse(u, v, lcu, lcv, lau + wall + fat, lav + wall + fat) & ~below
+    la_fat = shape.la_fat_mm
+    la_outer = _inside_ellipse(u, v, lcu, lcv, lau + wall + la_fat, lav + wall + la_fat) & ~below
     base_half = abs(frame.hinge_left[0]) + frame.wall_mm
     groove = (np.abs(side) < shape.avgroove_fat_mm) & (np.abs(u) < base_half + 0.6 * shape.avgroove_fat_mm)
     envelope = lv_outer | la_outer | groove
@@ -206,9 +212,11 @@ def render_heart_labels(u: np.ndarray, v: np.ndarray, shape: HeartShape, frame: 
         ra = _inside_ellipse(u, v, ra_cu, ra_cv, shape.ra_half_width_mm + wall, shape.ra_height_mm / 2) & (v < tv)
         labels[ra] = RA_WALL
         labels[ra & _inside_ellipse(u, v, ra_cu, ra_cv, shape.ra_half_width_mm, shape.ra_height_mm / 2 - wall)] = RA_BLOOD
-    # Coronary vessel in the AV groove on the second-named side (circumflex / coronary sinus).
-    cor = np.array([eau * 0.92, frame.base_p1[1] - 1.0])
-    labels[np.hypot(u - cor[0], v - cor[1]) < shape.coronary_mm] = CORONARY
+    # Vessels in the AV groove (coronary sinus, circumflex artery) just atrial of the annulus.
+    for sign in shape.coronary_sides:
+        base_v = frame.base_p1[1] if sign > 0 else frame.base_p0[1]
+        cor = np.array([sign * eau * 0.92, base_v - 1.0])
+        labels[np.hypot(u - cor[0], v - cor[1]) < shape.coronary_mm] = CORONARY
     # LA with its wall, above the MV line.
     la_wall = _inside_ellipse(u, v, lcu, lcv, lau + wall, lav + wall) & ~below
     labels[la_wall] = LA_WALL

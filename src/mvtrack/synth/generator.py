@@ -85,12 +85,13 @@ def _sample_shape(view: str, rng: np.random.Generator, dilated: bool, hypertroph
         wall_mm=wall,
         apex_wall_mm=wall * rng.uniform(0.5, 0.8),
         thin_segment=thin,
-        la_half_width_mm=max(annulus + 2, rng.uniform(16, 28)),
-        la_height_mm=rng.uniform(32, 58),
+        la_half_width_mm=max(annulus + 2, rng.uniform(16, 32)),
+        la_height_mm=rng.uniform(32, 68),
         la_wall_mm=rng.uniform(1.2, 2.8),
         leaflet_lengths_mm=(annulus * rng.uniform(0.75, 1.0), annulus * rng.uniform(0.45, 0.7)),
-        leaflet_thickness_mm=rng.uniform(1.3, 2.8),
+        leaflet_thickness_mm=rng.uniform(0.8, 2.4),
         fat_mm=rng.uniform(0.5, 4.5),
+        la_fat_mm=rng.uniform(0.0, 2.5),
         avgroove_fat_mm=rng.uniform(3.0, 10.0),
         papillary=papillary,
         rv_half_width_mm=rng.uniform(12, 24),
@@ -99,8 +100,17 @@ def _sample_shape(view: str, rng: np.random.Generator, dilated: bool, hypertroph
         ra_half_width_mm=rng.uniform(14, 24),
         ra_height_mm=rng.uniform(30, 50),
         tricuspid_offset_mm=rng.uniform(3, 12),
-        coronary_mm=rng.uniform(1.5, 3.5),
+        coronary_mm=rng.uniform(1.5, 4.5),
+        coronary_sides=_coronary_sides(view, rng),
     )
+
+
+def _coronary_sides(view: str, rng: np.random.Generator) -> tuple[int, ...]:
+    """AV-groove vessels: beside the 2CH inferior (second-named) or 4CH lateral (first-named) point."""
+    usual = 1 if view == "2CH" else -1
+    if rng.random() < 0.4:
+        return (usual, -usual)
+    return (usual,) if rng.random() < 0.9 else ()
 
 
 def _sample_motion(rng: np.random.Generator, af: bool) -> MotionParams:
@@ -138,7 +148,7 @@ def _tissue_intensities(rng: np.random.Generator) -> np.ndarray:
         lut[[A.LV_BLOOD, A.LA_BLOOD, A.RV_BLOOD, A.RA_BLOOD]] = rng.uniform(0.3, 1.0)  # one blood pool
         return lut
     blood = rng.uniform(0.75, 1.0)
-    myo = rng.uniform(0.15, 0.38)
+    myo = rng.uniform(0.12, 0.48)
     fat = rng.uniform(0.55, 1.0)
     lut[A.AIR] = rng.uniform(0.0, 0.02)
     lut[A.MUSCLE] = myo * rng.uniform(0.8, 1.3)
@@ -150,10 +160,10 @@ def _tissue_intensities(rng: np.random.Generator) -> np.ndarray:
     lut[A.EPI_FAT] = fat if rng.random() < 0.6 else rng.uniform(0.1, 0.6)
     lut[A.PERICARDIUM] = rng.uniform(0.02, 0.2)
     lut[A.LV_MYO] = myo
-    lut[[A.LV_BLOOD, A.LA_BLOOD, A.RV_BLOOD, A.RA_BLOOD]] = blood * rng.uniform(0.9, 1.05, 4)
+    lut[[A.LV_BLOOD, A.LA_BLOOD, A.RV_BLOOD, A.RA_BLOOD]] = blood * rng.uniform(0.8, 1.1, 4)
     lut[A.LA_WALL] = myo * rng.uniform(0.8, 1.8)  # thin: partial volume with blood
     lut[A.RA_WALL] = lut[A.LA_WALL]
-    lut[A.LEAFLET] = rng.uniform(0.15, 0.55)
+    lut[A.LEAFLET] = blood * rng.uniform(0.2, 0.9)  # thin: often barely darker than blood in real cines
     lut[A.RV_MYO] = myo * rng.uniform(0.9, 1.2)
     lut[A.PAPILLARY] = myo * rng.uniform(0.9, 1.3)
     lut[A.CORONARY] = blood * rng.uniform(0.5, 1.0)
@@ -278,8 +288,8 @@ def _patient_orientation(view: str, e_u: np.ndarray, e_v: np.ndarray, rng: np.ra
 
 def _apex_angle(view: str, rng: np.random.Generator) -> float:
     """Direction of the apex in the image (radians, x right, y down). Mostly as clinical views are shown."""
-    if rng.random() < 0.15:
-        return rng.uniform(0, 2 * np.pi)  # rarer extremes
+    if rng.random() < 0.3:
+        return rng.uniform(0, 2 * np.pi)  # any display orientation (real 4CH apex often points up-right)
     # Clinical 2CH / 4CH: apex toward the lower right or lower left, sometimes near horizontal.
     base = np.deg2rad(rng.choice([35.0, 145.0]))
     return float(base + np.deg2rad(rng.uniform(-40, 40)))
@@ -345,7 +355,7 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
     dxb, dyb = x_mm[box] - heart_centre[0], y_mm[box] - heart_centre[1]
     u_box, v_box = dxb * e_u[0] + dyb * e_u[1], dxb * e_v[0] + dyb * e_v[1]
     # A smooth static warp breaks the perfect ellipses: labels at a pixel are those of (u, v) + warp.
-    warp_mm = rng.uniform(0.0, 2.0)  # standard deviation; peaks reach about 3x this
+    warp_mm = rng.uniform(0.0, 3.5)  # standard deviation; peaks reach about 3x this
     warp_sigma = rng.uniform(8, 20) * fine / spacing
     warp_u = (_smooth_field(u_box.shape, rng, warp_sigma, 1.0) - 1.0) * warp_mm
     warp_v = (_smooth_field(u_box.shape, rng, warp_sigma, 1.0) - 1.0) * warp_mm
@@ -360,6 +370,16 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
     points_mm = np.empty((n_frames, 2, 2))
     patches, origins = [], []
     jet_strength = rng.uniform(0.0, 0.35)
+    regurgitation = rng.uniform(0.2, 0.6) if rng.random() < 0.2 else 0.0
+    # Inflow and through-plane effects: each blood pool brightens and darkens over the cycle on its own.
+    phase = 2 * np.pi * times / motion.rr_s
+    pool_gain = {label: 1.0 + rng.uniform(0.0, 0.15) * np.sin(phase + rng.uniform(0, 2 * np.pi))
+                 for label in (A.LV_BLOOD, A.LA_BLOOD, A.RV_BLOOD, A.RA_BLOOD)}
+    # Descending aorta often lies just behind the LA in both views.
+    if rng.random() < 0.6:
+        radius = rng.uniform(8, 14)
+        centre = heart_centre + e_v * -(shape.la_height_mm + radius + rng.uniform(3, 15)) + e_u * rng.uniform(-25, 25)
+        background[np.hypot(x_mm - centre[0], y_mm - centre[1]) < radius] = A.AORTA
     for index in range(n_frames):
         state = A.FrameState(
             base_left_mm=disp[index] * (1 + tilt), base_right_mm=disp[index] * (1 - tilt),
@@ -378,7 +398,10 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
                 col, row = (points_mm[index, k] / np.array([spacing_rc[1], spacing_rc[0]]) * fine).astype(int) - PATCH // 2
                 patches.append(labels[row:row + PATCH, col:col + PATCH].copy())
                 origins.append((col, row))
-        image = lut[labels] * texture
+        frame_lut = lut.copy()
+        for label, gain in pool_gain.items():
+            frame_lut[label] *= gain[index]
+        image = frame_lut[labels] * texture
         # Texture that moves with the heart: sampled in coordinates normalised to the LV cavity.
         cu, cv, au, av = geometry.lv_endo
         level = ((u_warped - cu) / au) ** 2 + ((v_warped - cv) / av) ** 2
@@ -395,6 +418,11 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
                 -((v_box - 25) ** 2) / (2 * 18**2))
             blood = np.isin(box_labels, (A.LV_BLOOD,))
             image[box] -= blood * jet * jet_strength * opening[index] * lut[A.LV_BLOOD]
+        # Mitral regurgitation: a dark jet into the LA while the valve is shut in systole.
+        if regurgitation > 0 and opening[index] < 0.05 and 0 < times[index] < motion.end_systole_s:
+            jet = np.exp(-(u_box**2) / (2 * (shape.annulus_half_mm * 0.35) ** 2)) * np.exp(
+                -((v_box + 18) ** 2) / (2 * 12**2))
+            image[box] -= (box_labels == A.LA_BLOOD) * jet * regurgitation * lut[A.LA_BLOOD]
         image *= static_gain * rng.uniform(0.97, 1.03)
         frames[index] = _acquire(image, rows, cols, fine, spacing_rc, acq_spacing, phase_axis, snr, ghost, rng)
     points_px = points_mm / np.array([spacing_rc[1], spacing_rc[0]])

@@ -31,8 +31,8 @@ ANNOTATION_NAMES = ("annotations.json", "truth.json", "results.json")
 class PerturbationConfig:
     """Errors applied to the truth before standardising stage-2 training cines (mm, 1 SD)."""
 
-    shift_mm: float = 3.0  # the whole MV moved (stage-1 localisation error)
-    per_point_mm: float = 2.0  # each point moved on its own (changes the angle and the length)
+    shift_mm: float = 5.0  # the whole MV moved (stage-1 localisation error)
+    per_point_mm: float = 3.0  # each point moved on its own (changes the angle and the length)
     per_frame_mm: float = 0.7  # frame-to-frame jitter (changes the motion direction estimate)
     copies: int = 2  # standardisations per cine
 

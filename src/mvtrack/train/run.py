@@ -7,13 +7,13 @@ from pathlib import Path
 from mvtrack.errors import MvtrackError
 from mvtrack.models.network import NetworkConfig
 from mvtrack.train.data import _folder_job, _synthetic_job, build_cache, folder_jobs, synthetic_jobs
-from mvtrack.train.trainer import TrainConfig, train_network
+from mvtrack.train.trainer import TrainConfig, checkpoint_state_dict, train_network
 
 
 def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, data: Path | None = None,
                  synthetic: int = 0, synthetic_seed: int = 1000, epochs: float = 20.0, batch_size: int = 8,
                  lr: float = 1e-4, minutes: float | None = None, seed: int = 0, resume: bool = False,
-                 init_imagenet: Path | None = None, workers: int = 2, progress: bool = True, threads: int = 2) -> dict:
+                 init_imagenet: Path | None = None, init_from: Path | None = None, workers: int = 2, progress: bool = True, threads: int = 2) -> dict:
     out = Path(out)
     if cache is None:
         cache = out / "cache"
@@ -34,6 +34,8 @@ def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, d
         from mvtrack.models.network import build_network
 
         init_state = imagenet_state_dict(init_imagenet, build_network(network).state_dict())
+    if init_from is not None:
+        init_state = checkpoint_state_dict(init_from, network)
     from mvtrack.train.augment import AugmentConfig
 
     augment_config = AugmentConfig(right_angle_probability=0.5 if network.stage == 1 else 0.0)

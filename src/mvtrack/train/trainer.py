@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mvtrack.errors import MvtrackError
 from mvtrack.geometry import STANDARD_SPACING_MM
 from mvtrack.geometry.image_order import IMAGE_ORDER_VIEWS
 from mvtrack.models.network import NetworkConfig
@@ -97,6 +98,17 @@ def evaluate_mm(model, samples, indices, shape, batch_size: int = 32) -> float:
             errors.append(np.linalg.norm(delta_mm, axis=2).ravel())
     model.train()
     return float(np.mean(np.concatenate(errors)))
+
+
+def checkpoint_state_dict(path: Path | str, network_config: NetworkConfig) -> dict:
+    """The weights of a checkpoint, checked to be of the same network (view, stage, architecture)."""
+    import torch
+
+    checkpoint = torch.load(path, weights_only=True, map_location="cpu")
+    if checkpoint.get("network") != network_config.to_dict():
+        raise MvtrackError(f"{path}: checkpoint is of network {checkpoint.get('network')}, "
+                           f"not {network_config.to_dict()}")
+    return checkpoint["state_dict"]
 
 
 def train_network(network_config: NetworkConfig, train_config: TrainConfig, cache_file: Path | str,
