@@ -80,6 +80,17 @@ def test_short_training_writes_a_checkpoint_that_roundtrips(tmp_path):
     resumed = train_network(network, TrainConfig(epochs=0.6, eval_every=2, val_fraction=0.5, val_samples=16, threads=1),
                             cache["4CH"], tmp_path / "run", resume=True, progress=False)
     assert resumed["iterations"] > summary["iterations"]
+    # fine-tuning starts from a checkpoint of the same network only
+    from mvtrack.errors import MvtrackError
+    from mvtrack.train.trainer import checkpoint_state_dict
+
+    state = checkpoint_state_dict(tmp_path / "run" / "best.pt", network)
+    expected = load_checkpoint(tmp_path / "run" / "best.pt")["state_dict"]
+    assert state.keys() == expected.keys()
+    for key, value in state.items():
+        torch.testing.assert_close(value, expected[key])
+    with pytest.raises(MvtrackError, match="checkpoint is of network"):
+        checkpoint_state_dict(tmp_path / "run" / "best.pt", NetworkConfig(view="2CH", stage=2, **TINY))
 
 
 def test_imagenet_mapping_loads_a_torchvision_layout_state_dict(tmp_path):
