@@ -41,3 +41,18 @@ def test_invalid_result_is_refused_and_good_file_kept(tmp_path):
     with pytest.raises(ResultError):
         write_result(bad2, path)
     assert read_result(path)["study"] == "p"
+
+
+def test_refined_tracks_are_not_smoothed_twice():
+    from mvtrack.pipeline.track import refine_over_time
+
+    view = _view()
+    motion = MotionParams(rr_s=1.0)
+    e_true_cm_s = 2 * motion.mapse_mm * motion.e_over_a / (1 + motion.e_over_a) / motion.e_duration_s / 10
+    view.points_px = refine_over_time(view.points_px, view.times_s, view.rr_s)
+    once = build_result("p", {"2CH": view}, {}, "0.1.0", smooth_curves=False)
+    twice = build_result("p", {"2CH": view}, {}, "0.1.0", smooth_curves=True)
+    assert once["curves_smoothed"] is False and twice["curves_smoothed"] is True
+    error_once = abs(once["metrics"]["e_prime_cm_s"] - e_true_cm_s)
+    error_twice = abs(twice["metrics"]["e_prime_cm_s"] - e_true_cm_s)
+    assert twice["metrics"]["e_prime_cm_s"] < once["metrics"]["e_prime_cm_s"] and error_once < error_twice

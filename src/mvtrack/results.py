@@ -37,6 +37,7 @@ RESULT_SCHEMA = {
         "times_s": _NUMBER_LIST,
         "displacement_mm": _NUMBER_LIST,
         "velocity_cm_s": _NUMBER_LIST,
+        "curves_smoothed": {"type": "boolean"},
         "metrics": {
             "type": "object",
             "required": ["mapse_mm", "s_prime_cm_s", "e_prime_cm_s", "a_prime_cm_s"],
@@ -96,13 +97,17 @@ class ViewTrack:
 
 
 def build_result(study: str, views: dict[str, ViewTrack], models: dict, tool_version: str,
-                 extra: dict | None = None) -> dict:
-    """Assemble the results.json dictionary: per-view tracks, combined curves, clinical metrics."""
+                 extra: dict | None = None, smooth_curves: bool = True) -> dict:
+    """Assemble the results.json dictionary: per-view tracks, combined curves, clinical metrics.
+
+    ``smooth_curves`` False: the tracks were already smoothed over time, so the curve spline only
+    interpolates them (smoothing twice would flatten e'); recorded as ``curves_smoothed``.
+    """
     if not views:
         raise ResultError(f"{study}: no view to report")
     curves = [(v.times_s, v.displacement_mm(), v.rr_s) for v in views.values()]
     times_s, displacement, rr_s = combine_views(curves)
-    metrics = clinical_metrics(times_s, displacement, rr_s)
+    metrics = clinical_metrics(times_s, displacement, rr_s, smooth=smooth_curves)
     result = {
         "schema_version": SCHEMA_VERSION,
         "study": study,
@@ -111,12 +116,13 @@ def build_result(study: str, views: dict[str, ViewTrack], models: dict, tool_ver
         "rr_s": rr_s,
         "times_s": _floats(times_s),
         "displacement_mm": _floats(displacement),
-        "velocity_cm_s": _floats(velocity_cm_s(times_s, displacement, rr_s)),
+        "velocity_cm_s": _floats(velocity_cm_s(times_s, displacement, rr_s, smooth=smooth_curves)),
+        "curves_smoothed": smooth_curves,
         "metrics": metrics.to_dict(),
         "views": {},
     }
     for name, view in views.items():
-        view_metrics = clinical_metrics(view.times_s, view.displacement_mm(), view.rr_s)
+        view_metrics = clinical_metrics(view.times_s, view.displacement_mm(), view.rr_s, smooth=smooth_curves)
         result["views"][name] = {
             "points_px": np.round(np.asarray(view.points_px, dtype=float), 4).tolist(),
             "point_names": list(view.point_names),

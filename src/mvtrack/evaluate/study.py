@@ -52,10 +52,10 @@ class Evaluation:
     missing: list[str] = field(default_factory=list)
 
 
-def _study_metrics(views: dict[str, tuple[np.ndarray, np.ndarray, tuple, float]]) -> dict:
+def _study_metrics(views: dict[str, tuple[np.ndarray, np.ndarray, tuple, float]], smooth: bool = True) -> dict:
     curves = [(t, displacement_mm(p, s), rr) for p, t, s, rr in views.values()]
     times, disp, rr = combine_views(curves)
-    return clinical_metrics(times, disp, rr).to_dict()
+    return clinical_metrics(times, disp, rr, smooth=smooth).to_dict()
 
 
 def evaluate(predicted_root, reference_root, stages: bool = False, studies: set[str] | None = None) -> Evaluation:
@@ -98,7 +98,9 @@ def evaluate(predicted_root, reference_root, stages: bool = False, studies: set[
                 ref_views[view] = (truth, times, spacing, rr)
             if not pred_views:
                 continue
-            test_metrics, ref_metrics = _study_metrics(pred_views), _study_metrics(ref_views)
+            # The final tracks are measured as the tool measured them (interpolated when already refined).
+            smooth = bool(pred.get("curves_smoothed", True)) if stage == "final" else True
+            test_metrics, ref_metrics = _study_metrics(pred_views, smooth), _study_metrics(ref_views)
             per_metric = result.clinical.setdefault(stage, {m: [] for m in CLINICAL})
             for metric in CLINICAL:
                 per_metric[metric].append((_nan(test_metrics[metric]), _nan(ref_metrics[metric])))

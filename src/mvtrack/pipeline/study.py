@@ -85,7 +85,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
             },
         )
     result = build_result(study_id, views, models.ids(), __version__,
-                          extra={"series_selection": selection, "stage2_passes": stage2_passes})
+                          extra={"series_selection": selection, "stage2_passes": stage2_passes}, smooth_curves=not smooth)
     flags += study_flags(result["metrics"], {v: result["views"][v]["metrics"] for v in result["views"]})
     result["qc"] = {"needs_review": bool(flags), "reasons": flags}
     return StudyResult(result, chosen, tracks, selection)

@@ -23,14 +23,15 @@ def plot_curves(result: dict, path: Path | str) -> None:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
     for view, entry in result["views"].items():
         top.plot(entry["times_s"], entry["displacement_mm"], ".", alpha=0.6, label=f"{view} frames")
-    top.plot(grid, smoothed_curve(times, displacement, rr)(grid), "k-", label="mean of views")
+    smooth = bool(result.get("curves_smoothed", True))
+    top.plot(grid, smoothed_curve(times, displacement, rr, smooth)(grid), "k-", label="mean of views")
     if metrics.get("mapse_mm") is not None:
         top.axhline(metrics["mapse_mm"], color="tab:red", ls="--", lw=0.8)
         top.annotate(f"MAPSE {metrics['mapse_mm']:.1f} mm", (metrics.get("end_systole_s") or 0, metrics["mapse_mm"]),
                      textcoords="offset points", xytext=(5, 5), color="tab:red")
     top.set_ylabel("MV plane displacement (mm)\n(toward apex +)")
     top.legend(fontsize=8, loc="lower right")
-    velocity = velocity_spline(times, displacement, rr)(grid)
+    velocity = velocity_spline(times, displacement, rr, smooth)(grid)
     bottom.plot(grid, velocity, "k-")
     bottom.axhline(0, color="0.7", lw=0.5)
     labels = [("s_prime_cm_s", "s'", 1), ("e_prime_cm_s", "e'", -1), ("a_prime_cm_s", "a'", -1)]
