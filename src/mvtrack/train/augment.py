@@ -20,6 +20,9 @@ class AugmentConfig:
     # Beyond the paper: with this probability also turn the (square, stage-1) image by a multiple of
     # 90 degrees and/or mirror it, so any heart orientation a scanner may display is seen in training.
     right_angle_probability: float = 0.0
+    # The points are in image order (2CH, see mvtrack.geometry.image_order): a mirrored copy swaps
+    # them, since a mirror turns "left of the apex direction" into "right".
+    image_order: bool = False
 
 
 def random_affine(shape_hw: tuple[int, int], config: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
@@ -48,4 +51,7 @@ def augment(image: np.ndarray, points: np.ndarray, config: AugmentConfig, rng: n
         warped = low + span * ((warped - low) / span) ** np.exp(rng.uniform(-config.intensity_gamma, config.intensity_gamma))
     if config.noise > 0:
         warped = warped + rng.normal(0, config.noise * float(np.percentile(warped, 99)), warped.shape).astype(np.float32)
-    return warped, apply_affine(matrix, points)
+    points = apply_affine(matrix, points)
+    if config.image_order and np.linalg.det(matrix[:2, :2]) < 0:
+        points = points[::-1].copy()
+    return warped, points

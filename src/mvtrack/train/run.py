@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mvtrack.errors import MvtrackError
+from mvtrack.geometry.image_order import IMAGE_ORDER_VIEWS
 from mvtrack.models.network import NetworkConfig
 from mvtrack.train.data import _folder_job, _synthetic_job, build_cache, folder_jobs, synthetic_jobs
 from mvtrack.train.trainer import TrainConfig, checkpoint_state_dict, train_network
@@ -38,7 +39,8 @@ def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, d
         init_state = checkpoint_state_dict(init_from, network)
     from mvtrack.train.augment import AugmentConfig
 
-    augment_config = AugmentConfig(right_angle_probability=0.5 if network.stage == 1 else 0.0)
+    augment_config = AugmentConfig(right_angle_probability=0.5 if network.stage == 1 else 0.0,
+                                   image_order=network.view in IMAGE_ORDER_VIEWS)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, max_minutes=minutes, seed=seed,
                          threads=threads, augment_config=augment_config)
     summary = train_network(network, config, cache_file, out, resume=resume, init_state=init_state, progress=progress)
