@@ -75,7 +75,7 @@ def analyze(
     out: Path = typer.Option(..., "--out", help="Output folder: one subfolder per study."),
     view: Optional[str] = typer.Option(None, help="Force the view of every cine read: 2CH or 4CH (needed for NIfTI without a view in its name)."),
     model: Optional[Path] = typer.Option(None, help="Model folder (default: the shipped model)."),
-    passes: int = typer.Option(2, help="Stage-2 passes after stage 1 (paper: 2, i.e. 1+2+2; 0 = stage 1 only)."),
+    passes: int = typer.Option(3, help="Stage-2 passes after stage 1 (paper: 2, i.e. 1+2+2; default 3; 0 = stage 1 only)."),
     batch: Optional[bool] = typer.Option(None, "--batch/--single", help="PATH is a folder of studies / one study (default: guess)."),
     force: bool = typer.Option(False, help="Redo studies that already have results."),
     movies: bool = typer.Option(True, help="Write overlay movies (GIF, and MP4 when an encoder is available)."),
@@ -244,7 +244,7 @@ def demo(out: Path = typer.Option(Path("demo_out"), help="Where the demo writes 
 
     sample = Path(str(files("mvtrack") / "data" / "mvnet-sample"))
     typer.echo(f"Built-in study: {sample} (real Siemens 1.5 T cines, 2CH and 4CH; no annotations)")
-    analyze(paths=[sample], out=out, view=None, model=None, passes=2, batch=False, force=True, movies=True,
+    analyze(paths=[sample], out=out, view=None, model=None, passes=3, batch=False, force=True, movies=True,
             threads=None)
 
 

@@ -38,6 +38,7 @@ RESULT_SCHEMA = {
         "displacement_mm": _NUMBER_LIST,
         "velocity_cm_s": _NUMBER_LIST,
         "curves_smoothed": {"type": "boolean"},
+        "study_views": {"type": "array", "items": {"type": "string"}},
         "metrics": {
             "type": "object",
             "required": ["mapse_mm", "s_prime_cm_s", "e_prime_cm_s", "a_prime_cm_s"],
@@ -97,15 +98,20 @@ class ViewTrack:
 
 
 def build_result(study: str, views: dict[str, ViewTrack], models: dict, tool_version: str,
-                 extra: dict | None = None, smooth_curves: bool = True) -> dict:
+                 extra: dict | None = None, smooth_curves: bool = True, study_views: list[str] | None = None) -> dict:
     """Assemble the results.json dictionary: per-view tracks, combined curves, clinical metrics.
 
     ``smooth_curves`` False: the tracks were already smoothed over time, so the curve spline only
     interpolates them (smoothing twice would flatten e'); recorded as ``curves_smoothed``.
+    ``study_views``: the views the study curves and metrics are made from (default all), recorded as
+    ``study_views``; every view keeps its own curve and metrics.
     """
     if not views:
         raise ResultError(f"{study}: no view to report")
-    curves = [(v.times_s, v.displacement_mm(), v.rr_s) for v in views.values()]
+    study_views = list(views) if study_views is None else list(study_views)
+    if not study_views or set(study_views) - set(views):
+        raise ResultError(f"{study}: study views {study_views} must be among {list(views)}")
+    curves = [(views[v].times_s, views[v].displacement_mm(), views[v].rr_s) for v in study_views]
     times_s, displacement, rr_s = combine_views(curves)
     metrics = clinical_metrics(times_s, displacement, rr_s, smooth=smooth_curves)
     result = {
@@ -118,6 +124,7 @@ def build_result(study: str, views: dict[str, ViewTrack], models: dict, tool_ver
         "displacement_mm": _floats(displacement),
         "velocity_cm_s": _floats(velocity_cm_s(times_s, displacement, rr_s, smooth=smooth_curves)),
         "curves_smoothed": smooth_curves,
+        "study_views": study_views,
         "metrics": metrics.to_dict(),
         "views": {},
     }

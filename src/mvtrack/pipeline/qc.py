@@ -14,15 +14,22 @@ MAPSE_RANGE_MM = (3.0, 25.0)
 MAX_VIEW_MAPSE_DIFFERENCE_MM = 6.0
 #: Stage 1 and the final points should agree within this (mm), else stage 1 may have found something else.
 MAX_STAGE_DISAGREEMENT_MM = 10.0
+#: The last stage-2 pass should move the points by less than this (mm) on average: a fixed point.
+MAX_LAST_PASS_CHANGE_MM = 3.0
+LOW_CONFIDENCE = "low confidence"
+NOT_CONVERGED = "not converged"
 
 
 def view_flags(points_px: np.ndarray, stage1_px: np.ndarray, spread_mm: np.ndarray,
-               pixel_spacing_mm: tuple[float, float], view: str) -> list[str]:
+               pixel_spacing_mm: tuple[float, float], view: str, last_pass_change_mm: float | None = None) -> list[str]:
     """Reasons to look at one view's tracking (empty when none)."""
     mm = np.array([pixel_spacing_mm[1], pixel_spacing_mm[0]])
     flags = []
     if float(spread_mm.mean()) > MAX_MEAN_SPREAD_MM:
-        flags.append(f"{view}: low confidence (test-time spread {spread_mm.mean():.1f} mm > {MAX_MEAN_SPREAD_MM} mm)")
+        flags.append(f"{view}: {LOW_CONFIDENCE} (test-time spread {spread_mm.mean():.1f} mm > {MAX_MEAN_SPREAD_MM} mm)")
+    if last_pass_change_mm is not None and last_pass_change_mm > MAX_LAST_PASS_CHANGE_MM:
+        flags.append(f"{view}: stage 2 {NOT_CONVERGED} (its last pass moved the points {last_pass_change_mm:.1f} mm "
+                     f"> {MAX_LAST_PASS_CHANGE_MM} mm)")
     jumps = np.linalg.norm(np.diff(points_px, axis=0) * mm, axis=2)
     if jumps.size and jumps.max() > MAX_JUMP_MM:
         flags.append(f"{view}: a point jumps {jumps.max():.1f} mm between two frames")
@@ -33,6 +40,12 @@ def view_flags(points_px: np.ndarray, stage1_px: np.ndarray, spread_mm: np.ndarr
     if length.min() < 12 or length.max() > 60:
         flags.append(f"{view}: MV line length {length.min():.0f}-{length.max():.0f} mm is outside 12-60 mm")
     return flags
+
+
+def is_unreliable(view_flag_list: list[str]) -> bool:
+    """A view whose tracking should not enter the study metrics: unsure and not converged."""
+    text = " ".join(view_flag_list)
+    return LOW_CONFIDENCE in text and NOT_CONVERGED in text
 
 
 def study_flags(metrics: dict, view_metrics: dict[str, dict]) -> list[str]:

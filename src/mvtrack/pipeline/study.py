@@ -11,8 +11,8 @@ import numpy as np
 from mvtrack import __version__
 from mvtrack.errors import AnalysisError
 from mvtrack.io import POINT_NAMES, Cine, read_cines
-from mvtrack.pipeline.qc import study_flags, view_flags
-from mvtrack.pipeline.track import Track, track_cine
+from mvtrack.pipeline.qc import is_unreliable, study_flags, view_flags
+from mvtrack.pipeline.track import DEFAULT_STAGE2_PASSES, Track, track_cine
 from mvtrack.results import ViewTrack, build_result
 
 
@@ -51,7 +51,7 @@ def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str]]:
     return chosen, log
 
 
-def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: int = 2, smooth: bool = True,
+def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: int = DEFAULT_STAGE2_PASSES, smooth: bool = True,
                   timings: dict | None = None) -> StudyResult:
     """Track and measure a study already read into cines."""
     from mvtrack.models.store import ModelSet
@@ -61,14 +61,18 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
     if not chosen:
         found = ", ".join(sorted({c.view for c in cines})) or "none"
         raise AnalysisError(f"{study_id}: no 2CH or 4CH cine found (views found: {found}); force one with --view")
-    tracks, views, flags = {}, {}, []
+    tracks, views, flags, unreliable = {}, {}, [], []
     for view, cine in chosen.items():
         start = time.perf_counter()
         track = track_cine(cine, models, stage2_passes=stage2_passes, smooth=smooth)
         if timings is not None:
             timings[f"track_{view}"] = time.perf_counter() - start
         tracks[view] = track
-        flags += view_flags(track.points_px, track.passes[0], track.spread_mm, cine.pixel_spacing_mm, view)
+        these_flags = view_flags(track.points_px, track.passes[0], track.spread_mm, cine.pixel_spacing_mm, view,
+                                 track.convergence_mm(cine.pixel_spacing_mm))
+        if is_unreliable(these_flags):
+            unreliable.append(view)
+        flags += these_flags
         if track.naming_conflict:
             flags.append(f"{view}: the point names from the network disagree with the DICOM orientation")
         views[view] = ViewTrack(
@@ -84,8 +88,14 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
                 "standardisation": track.standardisations[-1].to_dict() if track.standardisations else None,
             },
         )
+    # A view whose tracking failed by its own QC would drag the study curve with it: when another view
+    # is trustworthy, the study curves and metrics come from that one (the view's own entry stays).
+    measured = [v for v in views if v not in unreliable] or list(views)
+    for view in sorted(set(views) - set(measured)):
+        flags.append(f"{view} left out of the study curve and metrics (its tracking did not pass QC)")
     result = build_result(study_id, views, models.ids(), __version__,
-                          extra={"series_selection": selection, "stage2_passes": stage2_passes}, smooth_curves=not smooth)
+                          extra={"series_selection": selection, "stage2_passes": stage2_passes},
+                          smooth_curves=not smooth, study_views=measured)
     flags += study_flags(result["metrics"], {v: result["views"][v]["metrics"] for v in result["views"]})
     result["qc"] = {"needs_review": bool(flags), "reasons": flags}
     return StudyResult(result, chosen, tracks, selection)
@@ -95,7 +105,7 @@ def _pass_names(n: int) -> list[str]:
     return ["stage1"] + ["stage1" + "+2" * k for k in range(1, n)]
 
 
-def analyze_study(path, view: str | None = None, model_dir=None, stage2_passes: int = 2, smooth: bool = True,
+def analyze_study(path, view: str | None = None, model_dir=None, stage2_passes: int = DEFAULT_STAGE2_PASSES, smooth: bool = True,
                   study_id: str | None = None, models=None, timings: dict | None = None) -> StudyResult:
     """Read a study (folder or files) and analyse it. ``view`` forces the view of every cine read."""
     from mvtrack.models.store import ModelSet
