@@ -61,7 +61,7 @@ def test_cli_analyze_writes_the_contract_and_report(tiny_model_dir, synthetic_ro
     folder = tmp_path / study.name
     data = read_result(folder / "results.json")  # validates the schema
     assert set(data["views"]) == {"2CH", "4CH"}
-    assert set(data["views"]["2CH"]["passes_px"]) == {"stage1", "stage1+2", "stage1+2+2"}
+    assert set(data["views"]["2CH"]["passes_px"]) == {"stage1", "stage1+2", "stage1+2+2", "stage1+2+2+2"}
     for name in ("results.csv", "curves.png", "report.html", "overlay_2ch.gif", "overlay_4ch.gif"):
         assert (folder / name).exists(), name
     assert "MAPSE" in result.output

@@ -56,3 +56,24 @@ def test_refined_tracks_are_not_smoothed_twice():
     error_once = abs(once["metrics"]["e_prime_cm_s"] - e_true_cm_s)
     error_twice = abs(twice["metrics"]["e_prime_cm_s"] - e_true_cm_s)
     assert twice["metrics"]["e_prime_cm_s"] < once["metrics"]["e_prime_cm_s"] and error_once < error_twice
+
+
+def test_study_metrics_from_chosen_views_only():
+    from mvtrack.pipeline.qc import is_unreliable, view_flags
+
+    good, bad = _view(), _view()
+    bad.points_px = bad.points_px.copy()
+    bad.points_px[:, :, 1] = 60.0  # no motion at all
+    both = build_result("p", {"2CH": good, "4CH": bad}, {}, "0.1.0")
+    only = build_result("p", {"2CH": good, "4CH": bad}, {}, "0.1.0", study_views=["2CH"])
+    assert only["study_views"] == ["2CH"] and both["study_views"] == ["2CH", "4CH"]
+    assert only["metrics"]["mapse_mm"] == pytest.approx(only["views"]["2CH"]["metrics"]["mapse_mm"])
+    assert both["metrics"]["mapse_mm"] < 0.6 * only["metrics"]["mapse_mm"]
+    assert "4CH" in only["views"]  # the left-out view keeps its own entry
+    with pytest.raises(ResultError, match="study views"):
+        build_result("p", {"2CH": good}, {}, "0.1.0", study_views=["4CH"])
+    # Only a view both unsure and unconverged is left out.
+    spread = np.full((30, 2), 3.0)
+    unsure = view_flags(good.points_px, good.points_px, spread, (1.5, 1.5), "4CH", last_pass_change_mm=0.5)
+    lost = view_flags(good.points_px, good.points_px, spread, (1.5, 1.5), "4CH", last_pass_change_mm=8.0)
+    assert not is_unreliable(unsure) and is_unreliable(lost)
