@@ -142,8 +142,9 @@ def _print_headline(folder: Path) -> None:
     typer.echo(f"{result['study']}: views {'+'.join(sorted(result['views']))}")
     for line in result.get("series_selection", []):
         typer.echo(f"  {line}")
+    source = "+".join(result.get("study_views", sorted(result["views"])))
     typer.echo(f"  MAPSE {fmt('mapse_mm', 'mm')} | s' {fmt('s_prime_cm_s', 'cm/s')} | "
-               f"e' {fmt('e_prime_cm_s', 'cm/s')} | a' {fmt('a_prime_cm_s', 'cm/s')}")
+               f"e' {fmt('e_prime_cm_s', 'cm/s')} | a' {fmt('a_prime_cm_s', 'cm/s')}  (from {source})")
     qc = result.get("qc", {})
     typer.echo("  QC: " + ("review: " + "; ".join(qc["reasons"]) if qc.get("needs_review") else "no rule fired"))
     typer.echo(f"  report: {folder / 'report.html'}")

@@ -21,10 +21,13 @@ def plot_curves(result: dict, path: Path | str) -> None:
     metrics = result["metrics"]
     grid = np.linspace(0, rr, 400)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    study_views = result.get("study_views", sorted(result["views"]))
     for view, entry in result["views"].items():
-        top.plot(entry["times_s"], entry["displacement_mm"], ".", alpha=0.6, label=f"{view} frames")
+        left_out = "" if view in study_views else " (left out by QC)"
+        top.plot(entry["times_s"], entry["displacement_mm"], ".", alpha=0.6, label=f"{view} frames{left_out}")
     smooth = bool(result.get("curves_smoothed", True))
-    top.plot(grid, smoothed_curve(times, displacement, rr, smooth)(grid), "k-", label="mean of views")
+    top.plot(grid, smoothed_curve(times, displacement, rr, smooth)(grid), "k-",
+             label="study curve (" + " + ".join(study_views) + ")")
     if metrics.get("mapse_mm") is not None:
         top.axhline(metrics["mapse_mm"], color="tab:red", ls="--", lw=0.8)
         top.annotate(f"MAPSE {metrics['mapse_mm']:.1f} mm", (metrics.get("end_systole_s") or 0, metrics["mapse_mm"]),

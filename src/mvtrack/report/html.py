@@ -26,6 +26,7 @@ def write_html(result: dict, out_dir: Path | str, media: dict[str, list[str]]) -
         *[f"<tr><td>{name}</td><td><b>{value}</b></td><td>{html.escape(reasons.get(key, ''))}</td></tr>"
           for (name, value), key in zip(rows, ["mapse_mm", "s_prime_cm_s", "e_prime_cm_s", "a_prime_cm_s"])],
         "</table>",
+        f"<p>Study curve and metrics from: {html.escape(' + '.join(result.get('study_views', sorted(result['views']))))}</p>",
         "<h2>Quality control</h2>",
         ("<p class='warn'><b>Review recommended:</b></p><ul>" + "".join(f"<li class='warn'>{html.escape(r)}</li>" for r in qc.get("reasons", [])) + "</ul>")
         if qc.get("needs_review") else "<p>No QC rule fired.</p>",
