@@ -72,8 +72,9 @@ def test_study_metrics_from_chosen_views_only():
     assert "4CH" in only["views"]  # the left-out view keeps its own entry
     with pytest.raises(ResultError, match="study views"):
         build_result("p", {"2CH": good}, {}, "0.1.0", study_views=["4CH"])
-    # Only a view both unsure and unconverged is left out.
-    spread = np.full((30, 2), 3.0)
-    unsure = view_flags(good.points_px, good.points_px, spread, (1.5, 1.5), "4CH", last_pass_change_mm=0.5)
-    lost = view_flags(good.points_px, good.points_px, spread, (1.5, 1.5), "4CH", last_pass_change_mm=8.0)
-    assert not is_unreliable(unsure) and is_unreliable(lost)
+    # Only a view both unsure and unconverged is left out; each condition is flagged on its own.
+    unsure, sure = np.full((30, 2), 3.0), np.full((30, 2), 0.5)
+    assert is_unreliable(unsure, 8.0)
+    assert not is_unreliable(unsure, 0.5) and not is_unreliable(sure, 8.0) and not is_unreliable(unsure, None)
+    flags = view_flags(good.points_px, good.points_px, unsure, (1.5, 1.5), "4CH", last_pass_change_mm=8.0)
+    assert any("low confidence" in f for f in flags) and any("not converged" in f for f in flags)

@@ -68,11 +68,10 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
         if timings is not None:
             timings[f"track_{view}"] = time.perf_counter() - start
         tracks[view] = track
-        these_flags = view_flags(track.points_px, track.passes[0], track.spread_mm, cine.pixel_spacing_mm, view,
-                                 track.convergence_mm(cine.pixel_spacing_mm))
-        if is_unreliable(these_flags):
+        change_mm = track.convergence_mm(cine.pixel_spacing_mm)
+        flags += view_flags(track.points_px, track.passes[0], track.spread_mm, cine.pixel_spacing_mm, view, change_mm)
+        if is_unreliable(track.spread_mm, change_mm):
             unreliable.append(view)
-        flags += these_flags
         if track.naming_conflict:
             flags.append(f"{view}: the point names from the network disagree with the DICOM orientation")
         views[view] = ViewTrack(
