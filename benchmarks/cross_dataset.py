@@ -1,7 +1,7 @@
 """Cross-dataset table in the manner of the paper's Fig. 6: configurations x test-set families.
 
-Rows: the pipeline configurations we have (stage 1 only, 1+2, 1+2+2 of the shipped model, and any
-extra model folders given). Columns: families of the fixed synthetic test set (seed 9001) that
+Rows: the passes the pipeline kept (stage 1 only, 1+2, 1+2+2, 1+2+2+2 with the default three
+stage-2 passes). Columns: families of the fixed synthetic test set (seed 9001) that
 differ in appearance or acquisition: all, low SNR, high SNR, zero-filled, mirrored display,
 remodelled hearts (dilated or hypertrophied), atrial fibrillation. Cells: mean point error (mm) and
 MAPSE ICC(A,1); written as two heatmaps and printed as tables.
@@ -37,7 +37,9 @@ def main() -> None:
 
     truths = load_results(args.root / "truth", ("truth.json",))
     families = {name: {s for s, t in truths.items() if rule(t)} for name, rule in FAMILIES.items()}
-    rows = ["stage1", "stage1+2", "stage1+2+2"]
+    # One row per kept pass (stage 1, 1+2, ...), in the order the pipeline ran them.
+    first = json.loads(next((args.root / "pred").glob("*/results.json")).read_text())
+    rows = list(next(iter(first["views"].values()))["passes_px"])
     error = np.full((len(rows), len(families)), np.nan)
     icc = np.full_like(error, np.nan)
     for j, (family, studies) in enumerate(families.items()):
