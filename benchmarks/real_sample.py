@@ -64,6 +64,7 @@ def main() -> None:
     parser.add_argument("--figure", type=Path, default=None)
     args = parser.parse_args()
 
+    from mvtrack.geometry.standardise import points_to_mm
     from mvtrack.models.store import ModelSet
     from mvtrack.pipeline.study import analyze_study
 
@@ -80,11 +81,11 @@ def main() -> None:
           f"{'frame-8 distance to by-eye pt1/pt2 (mm)':>40s}")
     for view, track in sorted(study.tracks.items()):
         cine = study.cines[view]
-        mm = np.array([cine.pixel_spacing_mm[1], cine.pixel_spacing_mm[0]])
-        points_mm = track.points_px * mm
+        points_mm = points_to_mm(track.points_px, cine.pixel_spacing_mm)
         excursion = np.linalg.norm(points_mm - points_mm[:1], axis=-1).max(0)
         length = np.linalg.norm(points_mm[:, 1] - points_mm[:, 0], axis=-1)
-        eye = np.linalg.norm((track.points_px[BY_EYE_FRAME] - np.array(BY_EYE_PX[view])) * mm, axis=-1)
+        eye = np.linalg.norm(points_to_mm(track.points_px[BY_EYE_FRAME] - np.array(BY_EYE_PX[view]),
+                                          cine.pixel_spacing_mm), axis=-1)
         print(f"{view:5s} {excursion[0]:11.1f} / {excursion[1]:<10.1f} {np.median(length):11.1f} "
               f"(range {length.min():.0f}-{length.max():.0f}) {eye[0]:13.1f} / {eye[1]:<.1f}")
     flags = result["qc"]["reasons"]

@@ -17,6 +17,7 @@ import numpy as np
 from mvtrack.geometry import Stage1Map, Standardisation, standardisation_from_points
 from mvtrack.geometry.affine import spline_coefficients, translation
 from mvtrack.geometry.image_order import IMAGE_ORDER_VIEWS, first_point_index
+from mvtrack.geometry.standardise import points_to_mm
 from mvtrack.io import Cine
 from mvtrack.metrics.curves import smoothed_curve
 
@@ -49,8 +50,8 @@ class Track:
         """
         if len(self.passes) < 3:
             return None
-        mm = np.array([pixel_spacing_mm[1], pixel_spacing_mm[0]])
-        return float(np.linalg.norm((self.passes[-1] - self.passes[-2]) * mm, axis=-1).mean())
+        moved_mm = points_to_mm(self.passes[-1] - self.passes[-2], pixel_spacing_mm)
+        return float(np.linalg.norm(moved_mm, axis=-1).mean())
 
     @property
     def raw_px(self) -> np.ndarray:

@@ -102,9 +102,9 @@ def evaluate_mm(model, samples, indices, shape, batch_size: int = 32) -> float:
 
 def checkpoint_state_dict(path: Path | str, network_config: NetworkConfig) -> dict:
     """The weights of a checkpoint, checked to be of the same network (view, stage, architecture)."""
-    import torch
+    from mvtrack.models.export import load_checkpoint
 
-    checkpoint = torch.load(path, weights_only=True, map_location="cpu")
+    checkpoint = load_checkpoint(path)
     if checkpoint.get("network") != network_config.to_dict():
         raise MvtrackError(f"{path}: checkpoint is of network {checkpoint.get('network')}, "
                            f"not {network_config.to_dict()}")
