@@ -63,10 +63,11 @@ class SyntheticSubject:
 
 
 def _sample_shape(view: str, rng: np.random.Generator, dilated: bool, hypertrophy: bool) -> A.HeartShape:
-    length = rng.uniform(78, 100) * (1.12 if dilated else 1.0)
-    half_width = rng.uniform(20, 27) * (1.3 if dilated else 1.0)
+    size = rng.uniform(0.92, 1.2)  # body size: scales every chamber, not the walls
+    length = rng.uniform(78, 100) * size * (1.12 if dilated else 1.0)
+    half_width = rng.uniform(20, 30) * size * (1.3 if dilated else 1.0)
     wall = rng.uniform(13, 19) if hypertrophy else rng.uniform(6.5, 11)
-    annulus = rng.uniform(12.5, 18.5) * (1.12 if dilated else 1.0)
+    annulus = rng.uniform(12.5, 18.5) * size * (1.12 if dilated else 1.0)
     annulus = min(annulus, 0.85 * half_width)
     thin = None
     if rng.random() < 0.15:
@@ -85,8 +86,8 @@ def _sample_shape(view: str, rng: np.random.Generator, dilated: bool, hypertroph
         wall_mm=wall,
         apex_wall_mm=wall * rng.uniform(0.5, 0.8),
         thin_segment=thin,
-        la_half_width_mm=max(annulus + 2, rng.uniform(16, 32)),
-        la_height_mm=rng.uniform(32, 68),
+        la_half_width_mm=max(annulus + 2, rng.uniform(16, 32) * size),
+        la_height_mm=rng.uniform(32, 68) * size,
         la_wall_mm=rng.uniform(1.2, 2.8),
         leaflet_lengths_mm=(annulus * rng.uniform(0.75, 1.0), annulus * rng.uniform(0.45, 0.7)),
         leaflet_thickness_mm=rng.uniform(0.8, 2.4),
@@ -94,11 +95,11 @@ def _sample_shape(view: str, rng: np.random.Generator, dilated: bool, hypertroph
         la_fat_mm=rng.uniform(0.0, 2.5),
         avgroove_fat_mm=rng.uniform(3.0, 10.0),
         papillary=papillary,
-        rv_half_width_mm=rng.uniform(12, 24),
-        rv_length_frac=rng.uniform(0.65, 0.9),
+        rv_half_width_mm=rng.uniform(14, 32) * size,
+        rv_length_frac=rng.uniform(0.7, 0.95),
         rv_wall_mm=rng.uniform(2.5, 5.0),
-        ra_half_width_mm=rng.uniform(14, 24),
-        ra_height_mm=rng.uniform(30, 50),
+        ra_half_width_mm=rng.uniform(16, 30) * size,
+        ra_height_mm=rng.uniform(32, 62) * size,
         tricuspid_offset_mm=rng.uniform(3, 12),
         coronary_mm=rng.uniform(1.5, 4.5),
         coronary_sides=_coronary_sides(view, rng),
@@ -209,7 +210,7 @@ def _background_labels(x_mm, y_mm, heart_centre, apex_dir, rng, view):
     """Torso, chest wall, lungs, liver, spine and descending aorta around the heart (image mm)."""
     labels = np.full(x_mm.shape, A.AIR, dtype=np.uint8)
     body_c = heart_centre + rng.uniform(-40, 40, 2) + np.array([0, rng.uniform(10, 50)])
-    body_a, body_b = rng.uniform(160, 240), rng.uniform(115, 170)
+    body_a, body_b = rng.uniform(125, 200), rng.uniform(95, 155)
     rot = rng.uniform(-0.25, 0.25)
     dx, dy = x_mm - body_c[0], y_mm - body_c[1]
     bx, by = dx * np.cos(rot) + dy * np.sin(rot), -dx * np.sin(rot) + dy * np.cos(rot)
@@ -237,9 +238,10 @@ def _background_labels(x_mm, y_mm, heart_centre, apex_dir, rng, view):
         labels[arm < 0.08] = A.SPINE
     # Lungs either side of the heart, perpendicular to the apex direction roughly.
     side = np.array([-apex_dir[1], apex_dir[0]])
+    # Real long-axis views show mostly dark lung around the heart, not soft tissue.
     for sign in (-1, 1):
-        centre = heart_centre + sign * side * rng.uniform(45, 90) - apex_dir * rng.uniform(0, 50)
-        la, lb = rng.uniform(55, 110), rng.uniform(70, 140)
+        centre = heart_centre + sign * side * rng.uniform(50, 100) - apex_dir * rng.uniform(0, 50)
+        la, lb = rng.uniform(65, 130), rng.uniform(85, 160)
         ang = rng.uniform(0, np.pi)
         ex, ey = x_mm - centre[0], y_mm - centre[1]
         lx, ly = ex * np.cos(ang) + ey * np.sin(ang), -ex * np.sin(ang) + ey * np.cos(ang)
@@ -290,9 +292,10 @@ def _apex_angle(view: str, rng: np.random.Generator) -> float:
     """Direction of the apex in the image (radians, x right, y down). Mostly as clinical views are shown."""
     if rng.random() < 0.3:
         return rng.uniform(0, 2 * np.pi)  # any display orientation (real 4CH apex often points up-right)
-    # Clinical 2CH / 4CH: apex toward the lower right or lower left, sometimes near horizontal.
-    base = np.deg2rad(rng.choice([35.0, 145.0]))
-    return float(base + np.deg2rad(rng.uniform(-40, 40)))
+    # Clinical 2CH / 4CH: apex toward the right or left, from up (the real 4CH sample: 45 degrees up)
+    # through horizontal to down.
+    base = np.deg2rad(rng.choice([20.0, 160.0]))
+    return float(base + np.deg2rad(rng.uniform(-65, 65)))
 
 
 PATCH = 24  # fine pixels per side of the label patches kept for tests

@@ -14,7 +14,8 @@ from mvtrack.train.trainer import TrainConfig, checkpoint_state_dict, train_netw
 def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, data: Path | None = None,
                  synthetic: int = 0, synthetic_seed: int = 1000, epochs: float = 20.0, batch_size: int = 8,
                  lr: float = 1e-4, minutes: float | None = None, seed: int = 0, resume: bool = False,
-                 init_imagenet: Path | None = None, init_from: Path | None = None, workers: int = 2, progress: bool = True, threads: int = 2) -> dict:
+                 init_imagenet: Path | None = None, init_from: Path | None = None, workers: int = 2, progress: bool = True, threads: int = 2,
+                 device: str = "cpu", loader_workers: int = 0) -> dict:
     out = Path(out)
     if cache is None:
         cache = out / "cache"
@@ -39,10 +40,13 @@ def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, d
         init_state = checkpoint_state_dict(init_from, network)
     from mvtrack.train.augment import AugmentConfig
 
-    augment_config = AugmentConfig(right_angle_probability=0.5 if network.stage == 1 else 0.0,
+    # Stage 1 sees whole frames in which the heart may fill a quarter or most of the field of view
+    # (real scans: often larger than in synthetic ones), so it is also trained at +-25 % zoom.
+    augment_config = AugmentConfig(scale=0.25 if network.stage == 1 else 0.10,
+                                   right_angle_probability=0.5 if network.stage == 1 else 0.0,
                                    image_order=network.view in IMAGE_ORDER_VIEWS)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, max_minutes=minutes, seed=seed,
-                         threads=threads, augment_config=augment_config)
+                         threads=threads, device=device, loader_workers=loader_workers, augment_config=augment_config)
     summary = train_network(network, config, cache_file, out, resume=resume, init_state=init_state, progress=progress)
     from mvtrack.models.export import export_model_dir
 

@@ -38,6 +38,8 @@ class TrainConfig:
     max_minutes: float | None = None  # wall-clock budget; training stops (keeping the best) when spent
     seed: int = 0
     threads: int = 2
+    device: str = "cpu"  # "cuda" trains on a GPU (bfloat16 autocast); results are exported the same way
+    loader_workers: int = 0  # processes that augment batches ahead of the network (0: in the loop)
     augment_config: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -83,7 +85,36 @@ def _batch(samples, indices, shape, rng, train_config: TrainConfig, training: bo
     return images, points_to_targets(np.stack(points), shape)
 
 
-def evaluate_mm(model, samples, indices, shape, batch_size: int = 32) -> float:
+def _training_batches(samples, train_idx, shape, train_config: TrainConfig, rng: np.random.Generator):
+    """Endless augmented batches (images (B, 1, H, W), targets (B, 4)) as NumPy arrays.
+
+    With ``loader_workers`` the batches come from worker processes (each with its own random
+    stream), so the augmentation keeps up with a GPU; without, they are made in this process.
+    """
+    def make(generator):
+        while True:
+            batch_idx = generator.choice(train_idx, train_config.batch_size, replace=False)
+            yield _batch(samples, batch_idx, shape, generator, train_config, training=True)
+
+    if train_config.loader_workers <= 0:
+        yield from make(rng)
+        return
+    import torch
+
+    base_seed = int(rng.integers(2**31))
+
+    class Batches(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            worker = torch.utils.data.get_worker_info()
+            return make(np.random.default_rng([base_seed, worker.id if worker else 0]))
+
+    loader = torch.utils.data.DataLoader(Batches(), batch_size=None, num_workers=train_config.loader_workers,
+                                         prefetch_factor=8, persistent_workers=True)
+    for images, targets in loader:
+        yield images.numpy(), targets.numpy()
+
+
+def evaluate_mm(model, samples, indices, shape, batch_size: int = 32, device: str = "cpu") -> float:
     """Mean Euclidean point error in mm over the given samples (no augmentation)."""
     import torch
 
@@ -93,7 +124,8 @@ def evaluate_mm(model, samples, indices, shape, batch_size: int = 32) -> float:
         for start in range(0, len(indices), batch_size):
             chunk = indices[start:start + batch_size]
             images = normalise_images(samples["images"][chunk].astype(np.float32))[:, None]
-            predicted = targets_to_points(model(torch.from_numpy(images)).numpy(), shape)
+            output = model(torch.from_numpy(images).to(device)).float().cpu()
+            predicted = targets_to_points(output.numpy(), shape)
             delta_mm = (predicted - samples["points"][chunk]) * samples["mm_per_px"][chunk][:, None, :]
             errors.append(np.linalg.norm(delta_mm, axis=2).ravel())
     model.train()
@@ -134,15 +166,17 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
     if samples["images"].shape[1:] != shape:
         raise ValueError(f"cache images are {samples['images'].shape[1:]}, stage {network_config.stage} needs {shape}")
 
-    model = build_network(network_config).to(memory_format=torch.channels_last)
+    device = torch.device(train_config.device)
+    model = build_network(network_config)
     if init_state is not None:
         missing, unexpected = model.load_state_dict(init_state, strict=False)
+    model = model.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_config.learning_rate)
     total_iterations = int(math.ceil(train_config.epochs * len(train_idx) / train_config.batch_size))
     iteration, best_val, history = 0, float("inf"), []
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     if resume and last_path.exists():
-        checkpoint = torch.load(last_path, weights_only=True)
+        checkpoint = torch.load(last_path, weights_only=True, map_location=device)
         model.load_state_dict(checkpoint["state_dict"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         iteration, best_val, history = checkpoint["iteration"], checkpoint["best_val_mm"], checkpoint["history"]
@@ -150,7 +184,7 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
 
     def checkpoint_dict(val_mm):
         return {"network": network_config.to_dict(), "train": asdict(train_config),
-                "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration,
+                "state_dict": {key: value.cpu() for key, value in model.state_dict().items()}, "optimizer": optimizer.state_dict(), "iteration": iteration,
                 "best_val_mm": best_val, "val_mm": val_mm, "history": history,
                 "n_train": int(len(train_idx)), "n_val": int(len(val_idx))}
 
@@ -164,6 +198,8 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
         task = bar.add_task("train", total=total_iterations, completed=iteration, loss=float("nan"),
                             val=best_val if math.isfinite(best_val) else float("nan"))
         model.train()
+        batches = _training_batches(samples, train_idx, shape, train_config, rng)
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
         while iteration < total_iterations:
             if train_config.cosine_decay:
                 # progress through the run: by iterations, or by the time budget when that ends it sooner
@@ -173,10 +209,11 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
                 fraction = min(fraction, 1.0)
                 for group in optimizer.param_groups:
                     group["lr"] = train_config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * fraction)))
-            batch_idx = rng.choice(train_idx, train_config.batch_size, replace=False)
-            images, targets = _batch(samples, batch_idx, shape, rng, train_config, training=True)
-            prediction = model(torch.from_numpy(images).contiguous(memory_format=torch.channels_last))
-            loss = torch.nn.functional.mse_loss(prediction, torch.from_numpy(targets))
+            images, targets = next(batches)
+            images = torch.from_numpy(images).to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            with autocast:
+                prediction = model(images)
+            loss = torch.nn.functional.mse_loss(prediction.float(), torch.from_numpy(targets).to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -184,7 +221,7 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
             loss_ema = loss.item() if math.isnan(loss_ema) else 0.98 * loss_ema + 0.02 * loss.item()
             out_of_time = train_config.max_minutes is not None and time.time() - start > 60 * train_config.max_minutes
             if iteration % train_config.eval_every == 0 or iteration == total_iterations or out_of_time:
-                val_mm = evaluate_mm(model, samples, val_idx, shape)
+                val_mm = evaluate_mm(model, samples, val_idx, shape, device=device)
                 history.append({"iteration": iteration, "loss": loss_ema, "val_mm": val_mm,
                                 "minutes": (time.time() - start) / 60})
                 if val_mm < best_val:
