@@ -122,3 +122,58 @@ def test_shifted_crops_are_slices_of_one_enlarged_warp():
         np.testing.assert_allclose(crop, expected, atol=1e-5)
     with pytest.raises(ValueError, match="whole pixels"):
         shifted_crops(frames, std, ((0.5, 0),))
+
+
+class _WindowDetector:
+    """Stand-in stage-2 network with a limited capture range: it finds the two bright dots (left and
+    right half) only within a window around the crop centre; elsewhere it answers at random."""
+
+    def __init__(self, half_window_px=(36, 16)):
+        self.half_window_px = half_window_px
+        self.rng = np.random.default_rng(0)
+
+    def predict(self, crops: np.ndarray) -> np.ndarray:
+        rows, cols = crops.shape[1:]
+        cx, cy = (cols - 1) / 2, (rows - 1) / 2
+        wx, wy = self.half_window_px
+        out = np.empty((len(crops), 2, 2))
+        for i, crop in enumerate(crops):
+            window = crop[int(cy - wy):int(cy + wy), int(cx - wx):int(cx + wx)]
+            halves = (window[:, :wx], window[:, wx:])
+            if min(h.max() for h in halves) < 0.5:
+                out[i] = self.rng.uniform([0, 0], [cols, rows], (2, 2))
+                continue
+            for k, half in enumerate(halves):
+                r, c = np.unravel_index(np.argmax(half), half.shape)
+                out[i, k] = (int(cx - wx) + c + k * wx, int(cy - wy) + r)
+        return out
+
+
+class _Models:
+    def network(self, view, stage):
+        assert stage == 2
+        return self.detector
+
+    detector = _WindowDetector()
+
+
+def test_start_search_recovers_from_a_far_stage1_guess(monkeypatch):
+    import mvtrack.pipeline.track as track_module
+    from mvtrack.io import Cine
+
+    spacing, n_frames = 1.5, 6
+    times = np.arange(n_frames) / n_frames
+    truth = np.array([[50.0, 60.0], [70.0, 60.0]])[None].repeat(n_frames, 0)
+    truth[:, :, 1] += 4 * np.sin(np.pi * times)[:, None]  # the annulus moves toward the apex (down)
+    rows, cols = np.mgrid[0:130, 0:130]
+    frames = np.stack([sum(np.exp(-((cols - x) ** 2 + (rows - y) ** 2) / 4.0) for x, y in points) for points in truth])
+    cine = Cine(frames.astype(np.float32), (spacing, spacing), times, 1.0, view="4CH")
+    far_guess = truth + np.array([25.0, 0.0]) / spacing  # 25 mm off: outside the stand-in's reach
+    monkeypatch.setattr(track_module, "stage1_points", lambda cine, models: far_guess)
+
+    plain = track_cine(cine, _Models(), stage2_passes=3, search=False, smooth=False)
+    assert np.abs(plain.points_px - truth).max() * spacing > 10
+    searched = track_cine(cine, _Models(), stage2_passes=3, smooth=False)
+    assert searched.start_search["kept"] and searched.start_search["offset_mm"] == [-30.0, 0.0]
+    assert np.abs(searched.points_px - truth).max() * spacing < 1.0
+    np.testing.assert_array_equal(searched.passes[0], far_guess)  # stage 1 is still reported as it was

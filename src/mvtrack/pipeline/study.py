@@ -74,6 +74,11 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
             unreliable.append(view)
         if track.naming_conflict:
             flags.append(f"{view}: the point names from the network disagree with the DICOM orientation")
+        if track.start_search is not None:
+            found = track.start_search
+            flags.append(f"{view}: stage 2 did not settle from stage 1; " + (
+                f"tracked again from a searched start ({found['offset_mm'][0]:+.0f}, {found['offset_mm'][1]:+.0f}) mm away"
+                if found["kept"] else "a search around it found no better start"))
         views[view] = ViewTrack(
             track.points_px, POINT_NAMES[view], cine.times_s, cine.pixel_spacing_mm, cine.rr_s, cine.series_uid,
             extra={
@@ -84,6 +89,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
                 "manufacturer": cine.manufacturer,
                 "view_source": cine.view_source,
                 "point_naming": track.naming,
+                "start_search": track.start_search,
                 "standardisation": track.standardisations[-1].to_dict() if track.standardisations else None,
             },
         )
