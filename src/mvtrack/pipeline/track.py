@@ -154,7 +154,7 @@ def search_start(cine: Cine, models, first_guess_px: np.ndarray, n_passes: int =
     SEARCH_RADIUS_MM), stage 2 runs ``n_passes`` times from each on SEARCH_FRAMES frames spread over
     the cycle, and the offset whose passes settle best (:func:`settling_score_mm`) wins.
 
-    Returns the start (T, 2, 2): the first guess plus the winner's mean correction on those frames,
+    Returns the start (T, 2, 2): the winner's settled points, interpolated in time to every frame,
     and {"offset_mm": [dx, dy], "score_mm": ...}.
     """
     frames = np.unique(np.linspace(0, cine.n_frames - 1, SEARCH_FRAMES).round().astype(int))
@@ -172,9 +172,16 @@ def search_start(cine: Cine, models, first_guess_px: np.ndarray, n_passes: int =
             previous = passes[-2] if n_passes > 1 else start
             score = settling_score_mm(previous, passes[-1], spread, cine.pixel_spacing_mm)
             if best is None or score < best[0]:
-                best = (score, (dx, dy), (passes[-1] - first_guess_px[frames]).mean(axis=0))
-    score, offset, correction = best
-    return first_guess_px + correction, {"offset_mm": [float(offset[0]), float(offset[1])], "score_mm": round(score, 3)}
+                best = (score, (dx, dy), passes[-1])
+    score, offset, settled_px = best
+    # Every frame starts from the winner's points, interpolated in time between the searched frames
+    # (periodic: the cycle wraps from the last frame to the first).
+    index = np.arange(cine.n_frames)
+    start = np.empty_like(first_guess_px)
+    for k in range(2):
+        for axis in range(2):
+            start[:, k, axis] = np.interp(index, frames, settled_px[:, k, axis], period=cine.n_frames)
+    return start, {"offset_mm": [float(offset[0]), float(offset[1])], "score_mm": round(score, 3)}
 
 
 def track_cine(cine: Cine, models, stage2_passes: int = DEFAULT_STAGE2_PASSES, confidence: bool = True,
@@ -198,7 +205,11 @@ def track_cine(cine: Cine, models, stage2_passes: int = DEFAULT_STAGE2_PASSES, c
         retry, retry_spread, retry_stds = stage2_passes_from(cine, models, start, stage2_passes, confidence, coefficients)
         found["stage1_score_mm"] = round(change + float(spread.mean()), 3)
         found["searched_score_mm"] = round(settling_score_mm(retry[-2], retry[-1], retry_spread, cine.pixel_spacing_mm), 3)
-        found["kept"] = bool(found["searched_score_mm"] < found["stage1_score_mm"])
+        # Kept only when it is better *and* settled by QC's own limits: a search that ends unsettled
+        # too has found nothing more trustworthy than stage 1 did.
+        settled = (np.linalg.norm(points_to_mm(retry[-1] - retry[-2], cine.pixel_spacing_mm), axis=-1).mean()
+                   <= MAX_LAST_PASS_CHANGE_MM and retry_spread.mean() <= MAX_MEAN_SPREAD_MM)
+        found["kept"] = bool(settled and found["searched_score_mm"] < found["stage1_score_mm"])
         if found["kept"]:
             track = Track([first_guess, *retry], first_guess, retry_spread, retry_stds)
         track.start_search = found
