@@ -80,6 +80,7 @@ def analyze(
     force: bool = typer.Option(False, help="Redo studies that already have results."),
     movies: bool = typer.Option(True, help="Write overlay movies (GIF, and MP4 when an encoder is available)."),
     threads: Optional[int] = typer.Option(None, help="ONNX Runtime threads."),
+    search: bool = typer.Option(True, help="Search for a better stage-2 start when stage 2 does not settle from stage 1."),
 ) -> None:
     """Track the MV points in every frame, compute MAPSE and s', e', a', and write a report per study."""
     from rich.progress import Progress
@@ -101,7 +102,8 @@ def analyze(
         for study in studies:
             outcome = run_study(
                 study, out,
-                lambda s: analyze_study(s.paths, view=view, stage2_passes=passes, study_id=s.study_id, models=models),
+                lambda s: analyze_study(s.paths, view=view, stage2_passes=passes, study_id=s.study_id, models=models,
+                                        search=search),
                 force=force, movies=movies)
             status[study.study_id] = outcome
             if outcome == "failed":

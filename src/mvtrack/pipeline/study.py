@@ -52,8 +52,8 @@ def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str]]:
 
 
 def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: int = DEFAULT_STAGE2_PASSES, smooth: bool = True,
-                  timings: dict | None = None) -> StudyResult:
-    """Track and measure a study already read into cines."""
+                  timings: dict | None = None, search: bool = True) -> StudyResult:
+    """Track and measure a study already read into cines (``search``: see :func:`track_cine`)."""
     from mvtrack.models.store import ModelSet
 
     models = models or ModelSet()
@@ -64,7 +64,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
     tracks, views, flags, unreliable = {}, {}, [], []
     for view, cine in chosen.items():
         start = time.perf_counter()
-        track = track_cine(cine, models, stage2_passes=stage2_passes, smooth=smooth)
+        track = track_cine(cine, models, stage2_passes=stage2_passes, smooth=smooth, search=search)
         if timings is not None:
             timings[f"track_{view}"] = time.perf_counter() - start
         tracks[view] = track
@@ -99,7 +99,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
     for view in sorted(set(views) - set(measured)):
         flags.append(f"{view} left out of the study curve and metrics (its tracking did not pass QC)")
     result = build_result(study_id, views, models.ids(), __version__,
-                          extra={"series_selection": selection, "stage2_passes": stage2_passes},
+                          extra={"series_selection": selection, "stage2_passes": stage2_passes, "start_search_enabled": search},
                           smooth_curves=not smooth, study_views=measured)
     flags += study_flags(result["metrics"], {v: result["views"][v]["metrics"] for v in result["views"]})
     result["qc"] = {"needs_review": bool(flags), "reasons": flags}
@@ -111,7 +111,7 @@ def _pass_names(n: int) -> list[str]:
 
 
 def analyze_study(path, view: str | None = None, model_dir=None, stage2_passes: int = DEFAULT_STAGE2_PASSES, smooth: bool = True,
-                  study_id: str | None = None, models=None, timings: dict | None = None) -> StudyResult:
+                  study_id: str | None = None, models=None, timings: dict | None = None, search: bool = True) -> StudyResult:
     """Read a study (folder or files) and analyse it. ``view`` forces the view of every cine read."""
     from mvtrack.models.store import ModelSet
 
@@ -122,4 +122,4 @@ def analyze_study(path, view: str | None = None, model_dir=None, stage2_passes: 
         timings["read"] = time.perf_counter() - start
     study_id = study_id or Path(paths[0]).name.split(".")[0]
     models = models or ModelSet(model_dir)
-    return analyze_cines(cines, study_id, models, stage2_passes, smooth, timings)
+    return analyze_cines(cines, study_id, models, stage2_passes, smooth, timings, search)
