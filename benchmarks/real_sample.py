@@ -19,8 +19,11 @@ from pathlib import Path
 import numpy as np
 
 #: Points placed by eye at frame 8 (mid-systole, valve shut), stored pixels (x, y), first-named first.
+#: The 4CH pair was placed again in session 3 on a pixel grid of frame 8 zoomed to 42 x 40 px (the
+#: lateral hinge where the dark lateral wall meets the LA, the septal one at the crux); session 2's
+#: (95, 114) / (90, 91), placed on a smaller view, sat on the AV-groove vessel and inside the LV.
 BY_EYE_FRAME = 8
-BY_EYE_PX = {"2CH": [(94.0, 90.0), (89.0, 113.0)], "4CH": [(95.0, 114.0), (90.0, 91.0)]}
+BY_EYE_PX = {"2CH": [(94.0, 90.0), (89.0, 113.0)], "4CH": [(95.0, 104.0), (82.0, 89.0)]}
 NORMAL_RANGES = {"mapse_mm": (10, 18), "s_prime_cm_s": (5, 12), "e_prime_cm_s": (6, 16), "a_prime_cm_s": (4, 14)}
 
 

@@ -250,7 +250,7 @@ def demo(out: Path = typer.Option(Path("demo_out"), help="Where the demo writes 
     sample = Path(str(files("mvtrack") / "data" / "mvnet-sample"))
     typer.echo(f"Built-in study: {sample} (real Siemens 1.5 T cines, 2CH and 4CH; no annotations)")
     analyze(paths=[sample], out=out, view=None, model=None, passes=3, batch=False, force=True, movies=True,
-            threads=None)
+            threads=None, search=True)
 
 
 def main() -> None:  # pragma: no cover - entry point used by `python -m mvtrack`
