@@ -54,8 +54,9 @@ def test_motion_and_metric_ranges():
             assert 1.0 <= min(cine.pixel_spacing_mm) and max(cine.pixel_spacing_mm) <= 2.6
             disp = displacement_mm(view.points_px, cine.pixel_spacing_mm)
             assert disp[0] == pytest.approx(0.0)
-            # measured MAPSE near the motion model's (the plane tilts and the annulus narrows a little)
-            assert disp.max() == pytest.approx(motion.mapse_mm, rel=0.2)
+            # measured MAPSE near the motion model's: the plane tilts, the annulus narrows a little and
+            # the smooth shape warp stretches the motion locally (30 2CH views: 0.81-1.18 of it)
+            assert disp.max() == pytest.approx(motion.mapse_mm, rel=0.25)
             # the two points move differently
             moves = np.linalg.norm(view.points_px - view.points_px[:1], axis=2).max(axis=0)
             assert abs(moves[0] - moves[1]) > 0.01
