@@ -157,8 +157,7 @@ class _Models:
     detector = _WindowDetector()
 
 
-def test_start_search_recovers_from_a_far_stage1_guess(monkeypatch):
-    import mvtrack.pipeline.track as track_module
+def test_start_search_recovers_from_a_far_stage1_guess():
     from mvtrack.io import Cine
 
     spacing, n_frames = 1.5, 6
@@ -169,11 +168,10 @@ def test_start_search_recovers_from_a_far_stage1_guess(monkeypatch):
     frames = np.stack([sum(np.exp(-((cols - x) ** 2 + (rows - y) ** 2) / 4.0) for x, y in points) for points in truth])
     cine = Cine(frames.astype(np.float32), (spacing, spacing), times, 1.0, view="4CH")
     far_guess = truth + np.array([25.0, 0.0]) / spacing  # 25 mm off: outside the stand-in's reach
-    monkeypatch.setattr(track_module, "stage1_points", lambda cine, models: far_guess)
 
-    plain = track_cine(cine, _Models(), stage2_passes=3, search=False, smooth=False)
+    plain = track_cine(cine, _Models(), stage2_passes=3, search=False, smooth=False, first_guess_px=far_guess)
     assert np.abs(plain.points_px - truth).max() * spacing > 10
-    searched = track_cine(cine, _Models(), stage2_passes=3, smooth=False)
+    searched = track_cine(cine, _Models(), stage2_passes=3, smooth=False, first_guess_px=far_guess)
     assert searched.start_search["kept"] and searched.start_search["offset_mm"] == [-30.0, 0.0]
     assert np.abs(searched.points_px - truth).max() * spacing < 1.0
     np.testing.assert_array_equal(searched.passes[0], far_guess)  # stage 1 is still reported as it was

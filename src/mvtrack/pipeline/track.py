@@ -193,16 +193,18 @@ def search_start(cine: Cine, models, first_guess_px: np.ndarray, n_passes: int =
 
 
 def track_cine(cine: Cine, models, stage2_passes: int = DEFAULT_STAGE2_PASSES, confidence: bool = True,
-               smooth: bool = True, search: bool = True) -> Track:
+               smooth: bool = True, search: bool = True, first_guess_px: np.ndarray | None = None) -> Track:
     """Run stage 1, then ``stage2_passes`` stage-2 passes, on a cine whose view is 2CH or 4CH.
 
     With ``search`` (and at least two passes with confidence), a cine on which stage 2 does not settle
     from stage 1 (QC's convergence or confidence limit) is tracked again from :func:`search_start`, and
     the better-settled of the two runs is kept; ``passes[0]`` stays the stage-1 output either way.
+    ``first_guess_px`` (T, 2, 2) replaces stage 1 (for example points a reader clicked on one frame,
+    repeated over the frames); it is then what ``passes[0]`` holds.
     """
     if cine.view not in ("2CH", "4CH"):
         raise ValueError(f"cine view must be 2CH or 4CH, got {cine.view!r}")
-    first_guess = stage1_points(cine, models)
+    first_guess = stage1_points(cine, models) if first_guess_px is None else np.asarray(first_guess_px, dtype=float)
     coefficients = spline_coefficients(cine.frames) if stage2_passes else None
     passes, spread, standardisations = stage2_passes_from(cine, models, first_guess, stage2_passes, confidence, coefficients)
     track = Track([first_guess, *passes], first_guess, spread, standardisations)
