@@ -76,8 +76,9 @@ def test_short_training_writes_a_checkpoint_that_roundtrips(tmp_path):
     again.load_state_dict(checkpoint["state_dict"])
     again.eval()
     torch.testing.assert_close(restored(x), again(x))
-    # resume continues from the saved iteration
-    resumed = train_network(network, TrainConfig(epochs=0.6, eval_every=2, val_fraction=0.5, val_samples=16, threads=1),
+    # resume continues from the saved iteration (here with batches augmented in a loader process)
+    resumed = train_network(network, TrainConfig(epochs=0.6, eval_every=2, val_fraction=0.5, val_samples=16, threads=1,
+                                                 loader_workers=1),
                             cache["4CH"], tmp_path / "run", resume=True, progress=False)
     assert resumed["iterations"] > summary["iterations"]
     # fine-tuning starts from a checkpoint of the same network only
