@@ -40,6 +40,12 @@ def view_flags(points_px: np.ndarray, stage1_px: np.ndarray, spread_mm: np.ndarr
     return flags
 
 
+def is_settled(spread_mm: np.ndarray, last_pass_change_mm: float) -> bool:
+    """Stage 2 has reached a confident fixed point: neither of the two flags of :func:`view_flags`
+    (low confidence, not converged) applies."""
+    return float(spread_mm.mean()) <= MAX_MEAN_SPREAD_MM and last_pass_change_mm <= MAX_LAST_PASS_CHANGE_MM
+
+
 def is_unreliable(spread_mm: np.ndarray, last_pass_change_mm: float | None) -> bool:
     """A view whose tracking should not enter the study metrics: unsure *and* not converged (the two
     flags of :func:`view_flags`; on the synthetic test set no view had both, the real 4CH sample has)."""

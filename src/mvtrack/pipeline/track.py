@@ -20,7 +20,7 @@ from mvtrack.geometry.image_order import IMAGE_ORDER_VIEWS, first_point_index
 from mvtrack.geometry.standardise import points_to_mm
 from mvtrack.io import Cine
 from mvtrack.metrics.curves import smoothed_curve
-from mvtrack.pipeline.qc import MAX_LAST_PASS_CHANGE_MM, MAX_MEAN_SPREAD_MM
+from mvtrack.pipeline.qc import is_settled
 
 #: Stage-2 passes after stage 1. The paper runs 2 (1+2+2); a third pass measured better on the
 #: synthetic test set (session 2, 40 subjects: MAPSE ICC 0.94 -> 0.97, e' ICC 0.91 -> 0.94, point
@@ -209,19 +209,18 @@ def track_cine(cine: Cine, models, stage2_passes: int = DEFAULT_STAGE2_PASSES, c
     passes, spread, standardisations = stage2_passes_from(cine, models, first_guess, stage2_passes, confidence, coefficients)
     track = Track([first_guess, *passes], first_guess, spread, standardisations)
     change = track.convergence_mm(cine.pixel_spacing_mm)
-    if search and confidence and change is not None and (
-            change > MAX_LAST_PASS_CHANGE_MM or spread.mean() > MAX_MEAN_SPREAD_MM):
+    if search and confidence and change is not None and not is_settled(spread, change):
         start, found = search_start(cine, models, first_guess)
-        retry, retry_spread, retry_stds = stage2_passes_from(cine, models, start, stage2_passes, confidence, coefficients)
+        retry_passes, retry_spread, retry_stds = stage2_passes_from(cine, models, start, stage2_passes, confidence, coefficients)
+        retry = Track([first_guess, *retry_passes], first_guess, retry_spread, retry_stds)
+        retry_change = retry.convergence_mm(cine.pixel_spacing_mm)
         found["stage1_score_mm"] = round(change + float(spread.mean()), 3)
-        found["searched_score_mm"] = round(settling_score_mm(retry[-2], retry[-1], retry_spread, cine.pixel_spacing_mm), 3)
+        found["searched_score_mm"] = round(retry_change + float(retry_spread.mean()), 3)
         # Kept only when it is better *and* settled by QC's own limits: a search that ends unsettled
         # too has found nothing more trustworthy than stage 1 did.
-        settled = (np.linalg.norm(points_to_mm(retry[-1] - retry[-2], cine.pixel_spacing_mm), axis=-1).mean()
-                   <= MAX_LAST_PASS_CHANGE_MM and retry_spread.mean() <= MAX_MEAN_SPREAD_MM)
-        found["kept"] = bool(settled and found["searched_score_mm"] < found["stage1_score_mm"])
+        found["kept"] = bool(is_settled(retry_spread, retry_change) and found["searched_score_mm"] < found["stage1_score_mm"])
         if found["kept"]:
-            track = Track([first_guess, *retry], first_guess, retry_spread, retry_stds)
+            track = retry
         track.start_search = found
     track.points_px = refine_over_time(track.raw_px, cine.times_s, cine.rr_s) if smooth else track.raw_px.copy()
     return name_points(track, cine)
