@@ -31,8 +31,7 @@ def main() -> None:
     from mvtrack.models.store import ModelSet
     from mvtrack.pipeline.study import analyze_study
     from mvtrack.geometry.affine import spline_coefficients
-    from mvtrack.pipeline.track import TTA_SHIFTS_PX, stage1_points, stage2_points
-    from mvtrack.geometry import standardisation_from_points
+    from mvtrack.pipeline.track import stage1_points, stage2_passes_from
     from mvtrack.results import write_result
 
     real = Path(str(files("mvtrack") / "data" / "mvnet-sample"))
@@ -56,11 +55,7 @@ def main() -> None:
                     t0 = time.perf_counter()
                     points = stage1_points(cine, models)
                     t1 = time.perf_counter()
-                    std = standardisation_from_points(points, cine.pixel_spacing_mm)
-                    coefficients = spline_coefficients(cine.frames)
-                    for _ in range(passes - 1):
-                        stage2_points(cine, models, std, coefficients=coefficients)
-                    stage2_points(cine, models, std, TTA_SHIFTS_PX, coefficients)
+                    stage2_passes_from(cine, models, points, passes, True, spline_coefficients(cine.frames))
                     t2 = time.perf_counter()
                     stage_times["stage 1"].append(t1 - t0)
                     stage_times[f"stage 2 (x{passes}, with confidence)"].append(t2 - t1)

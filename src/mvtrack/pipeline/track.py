@@ -214,8 +214,8 @@ def track_cine(cine: Cine, models, stage2_passes: int = DEFAULT_STAGE2_PASSES, c
         retry_passes, retry_spread, retry_stds = stage2_passes_from(cine, models, start, stage2_passes, confidence, coefficients)
         retry = Track([first_guess, *retry_passes], first_guess, retry_spread, retry_stds)
         retry_change = retry.convergence_mm(cine.pixel_spacing_mm)
-        found["stage1_score_mm"] = round(change + float(spread.mean()), 3)
-        found["searched_score_mm"] = round(retry_change + float(retry_spread.mean()), 3)
+        found["stage1_score_mm"] = round(settling_score_mm(*track.passes[-2:], spread, cine.pixel_spacing_mm), 3)
+        found["searched_score_mm"] = round(settling_score_mm(*retry.passes[-2:], retry_spread, cine.pixel_spacing_mm), 3)
         # Kept only when it is better *and* settled by QC's own limits: a search that ends unsettled
         # too has found nothing more trustworthy than stage 1 did.
         found["kept"] = bool(is_settled(retry_spread, retry_change) and found["searched_score_mm"] < found["stage1_score_mm"])
