@@ -37,6 +37,15 @@ def swapped_frames(predicted: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return crossed < 0.5 * straight
 
 
+def align_point_order(predicted: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, bool]:
+    """For a reference whose two points keep one order over the frames but not an anatomical one:
+    the predicted points (T, 2, 2) in whichever single order over the whole view matches it better,
+    and whether they were exchanged. One decision per view, so frame-wise swaps still count."""
+    straight = np.linalg.norm(predicted - reference, axis=-1).mean()
+    crossed = np.linalg.norm(predicted[:, ::-1] - reference, axis=-1).mean()
+    return (predicted[:, ::-1].copy(), True) if crossed < straight else (predicted, False)
+
+
 def match_frames(predicted: np.ndarray, predicted_times: np.ndarray, reference_times: np.ndarray,
                  rr_s: float) -> np.ndarray:
     """Predicted points resampled (periodically over the RR) onto the reference frame times."""

@@ -1,6 +1,8 @@
 """Evaluate folders of results against reference annotations (both in the result-contract form).
 
-Studies are matched by their ``study`` id (or folder name); frames by time. With ``stages`` the
+Studies are matched by their ``study`` id (or folder name); frames by time. A reference view marked
+``"point_order": "unordered"`` (one order over its frames, not an anatomical one) is scored in
+whichever order of the predicted points fits it better over the whole view. With ``stages`` the
 predicted ``passes_px`` (stage 1, 1+2, 1+2+2) are evaluated too, for the dual-stage ablation.
 """
 
@@ -15,6 +17,7 @@ import numpy as np
 from mvtrack.errors import MvtrackError
 from mvtrack.evaluate.agreement import agreement
 from mvtrack.evaluate.points import (
+    align_point_order,
     angular_errors_deg,
     displacement_errors_mm,
     match_frames,
@@ -86,6 +89,8 @@ def evaluate(predicted_root, reference_root, stages: bool = False, studies: set[
                 rr = float(ref_view.get("rr_s") or ref.get("rr_s"))
                 points = match_frames(points, pred_view["times_s"], ref_view["times_s"], rr)
                 truth = np.asarray(ref_view["points_px"])
+                if ref_view.get("point_order") == "unordered":
+                    points, _ = align_point_order(points, truth)
                 bucket = result.frames.setdefault((stage, view), {"point_mm": [], "angle_deg": [], "disp_mm": [],
                                                                    "disp_ref_mm": []})
                 bucket["disp_ref_mm"].append(displacement_mm(truth, spacing))

@@ -1,0 +1,181 @@
+"""The real-scan yardstick: the shipped pipeline on every real study in the repository.
+
+For each study under ``data/`` that has reference points (``annotations.json``), the study's 2CH and
+4CH series are analysed exactly as ``mvtrack analyze`` analyses a study (``analyze_study``, the
+CLI's code path), once with the defaults, once with the start search off and once as the paper's
+1+2+2 (two stage-2 passes, no search). One table row per study, configuration and view: point error
+(mean, median, worst single point and its frame), stage 1's median error (how far the full-frame
+network lands), angle between the MV lines, displacement error bias and SD, MAPSE and e' (reference,
+mvtrack, difference), the QC verdict and the seconds the study took.
+
+The built-in MVnet sample has no reference: its rows give the distance at one frame to points a
+developer placed by eye (``benchmarks/real_sample.py``), a check of where the points are, not a
+measurement of accuracy.
+
+    .venv/bin/python benchmarks/real_scans.py [--model DIR] [--figure docs/results/real-scans.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+CONFIGS = {  # name: (stage-2 passes, start search)
+    "default": (3, True),
+    "no search": (3, False),
+    "paper 1+2+2": (2, False),
+}
+
+
+def reference_studies(root: Path = REPO / "data") -> list[Path]:
+    return sorted(p.parent for p in root.glob("*/annotations.json"))
+
+
+def run_reference_study(folder: Path, models, passes: int, search: bool):
+    from mvtrack.evaluate.reference import load_reference, reference_series_paths
+    from mvtrack.pipeline.study import analyze_study
+
+    reference = load_reference(folder)
+    series = reference_series_paths(folder, reference)
+    start = time.perf_counter()
+    study = analyze_study(list(series.values()), study_id=reference["study"], models=models,
+                          stage2_passes=passes, search=search)
+    return reference, study, time.perf_counter() - start
+
+
+def fmt(value, spec=".1f"):
+    return "n/a" if value is None else format(value, spec)
+
+
+def reference_rows(models) -> tuple[list[str], dict]:
+    from mvtrack.evaluate.reference import reference_metrics, score_view
+
+    rows, kept = [], {}
+    for folder in reference_studies():
+        for config, (passes, search) in CONFIGS.items():
+            reference, study, seconds = run_reference_study(folder, models, passes, search)
+            if config == "default":
+                kept[folder.name] = (reference, study)
+            verdict = "review" if study.result["qc"]["needs_review"] else "ok"
+            for view in sorted(study.result["views"]):
+                ref_view = reference["views"][view]
+                out = study.result["views"][view]
+                score = score_view(np.asarray(out["points_px"]), np.asarray(out["times_s"]), ref_view)
+                stage1 = score_view(np.asarray(out["passes_px"]["stage1"]), np.asarray(out["times_s"]), ref_view)
+                ref_metrics = reference_metrics(ref_view)
+                cells = [folder.name, config, view, fmt(score["mean_mm"]), fmt(score["median_mm"]),
+                         f"{score['worst_mm']:.1f} (f{score['worst_frame']})", fmt(stage1["median_mm"]),
+                         fmt(score["angle_deg"]),
+                         f"{score['displacement_bias_mm']:+.2f} ± {score['displacement_sd_mm']:.2f}"]
+                for key in ("mapse_mm", "e_prime_cm_s"):
+                    ours, theirs = out["metrics"][key], ref_metrics[key]
+                    diff = None if ours is None or theirs is None else ours - theirs
+                    cells.append(f"{fmt(theirs)} / {fmt(ours)} / {fmt(diff, '+.1f')}")
+                cells += [verdict, f"{seconds:.1f}"]
+                rows.append("| " + " | ".join(cells) + " |")
+    return rows, kept
+
+
+def sample_rows(models) -> tuple[list[str], object]:
+    from real_sample import BY_EYE_FRAME, BY_EYE_PX
+
+    from mvtrack.geometry.standardise import points_to_mm
+    from mvtrack.pipeline.study import analyze_study
+
+    rows, study = [], None
+    for config, (passes, search) in CONFIGS.items():
+        start = time.perf_counter()
+        result = analyze_study(Path(str(files("mvtrack") / "data" / "mvnet-sample")), models=models,
+                               stage2_passes=passes, search=search)
+        seconds = time.perf_counter() - start
+        study = result if config == "default" else study
+        verdict = "review" if result.result["qc"]["needs_review"] else "ok"
+        for view in sorted(result.result["views"]):
+            cine, out = result.cines[view], result.result["views"][view]
+            eye = np.array(BY_EYE_PX[view])
+            final = np.linalg.norm(points_to_mm(np.asarray(out["points_px"])[BY_EYE_FRAME] - eye, cine.pixel_spacing_mm), axis=-1)
+            first = np.linalg.norm(points_to_mm(np.asarray(out["passes_px"]["stage1"])[BY_EYE_FRAME] - eye,
+                                                cine.pixel_spacing_mm), axis=-1)
+            cells = ["mvnet-sample (by eye, frame 8 only)", config, view, fmt(final.mean()), "-",
+                     f"{final.max():.1f} (f{BY_EYE_FRAME})", fmt(np.median(first)), "-", "-",
+                     f"- / {fmt(out['metrics']['mapse_mm'])} / -", f"- / {fmt(out['metrics']['e_prime_cm_s'])} / -",
+                     verdict, f"{seconds:.1f}"]
+            rows.append("| " + " | ".join(cells) + " |")
+    return rows, study
+
+
+HEADER = ("| study | pipeline | view | mean (mm) | median (mm) | worst point (mm, frame) | stage 1 median (mm) "
+          "| angle (°) | displacement error (mm) | MAPSE ref / mvtrack / diff (mm) | e' ref / mvtrack / diff (cm/s) "
+          "| QC | s |")
+
+
+def draw(kept: dict, path: Path, n_frames: int = 6) -> None:
+    """A few frames per view, zoomed on the valve: reference (green circles) and tracked points (crosses)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mvtrack.evaluate.reference import score_view
+
+    rows = [(name, view, reference, study) for name, (reference, study) in kept.items() for view in sorted(study.tracks)]
+    fig, axes = plt.subplots(len(rows), n_frames, figsize=(2.6 * n_frames, 2.8 * len(rows)), squeeze=False)
+    for row, (name, view, reference, study) in enumerate(rows):
+        cine, ref_view = study.cines[view], reference["views"][view]
+        tracked = study.tracks[view].points_px
+        truth = np.asarray(ref_view["points_px"])
+        errors = score_view(tracked, cine.times_s, ref_view)["point_errors_mm"]
+        centre = np.median(truth.mean(1), axis=0)
+        half = 35.0 / cine.pixel_spacing_mm[0]
+        for col, t in enumerate(np.linspace(0, cine.n_frames - 1, n_frames).round().astype(int)):
+            ax = axes[row, col]
+            frame = cine.frames[t]
+            ax.imshow(frame, cmap="gray", vmin=np.percentile(frame, 1), vmax=np.percentile(frame, 99.5))
+            ax.plot(truth[t, :, 0], truth[t, :, 1], "o", mfc="none", mec="#40ff40", ms=8, mew=1.2)
+            p = tracked[t]
+            ax.plot(p[:, 0], p[:, 1], "-", color="#ffd400", lw=0.8)
+            ax.plot(*p[0], "+", color="#ff3030", ms=9, mew=1.5)
+            ax.plot(*p[1], "+", color="#30d0ff", ms=9, mew=1.5)
+            ax.set_xlim(centre[0] - half, centre[0] + half)
+            ax.set_ylim(centre[1] + half, centre[1] - half)
+            ax.set_title(f"{name} {view} f{t}: {errors[t].mean():.1f} mm", fontsize=7)
+            ax.axis("off")
+    fig.suptitle("real scans: reference points green circles; mvtrack first-named point red, second cyan "
+                 "(70 mm wide windows around the reference valve; title: mean point error of the frame)", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--figure", type=Path, default=None)
+    parser.add_argument("--no-sample", action="store_true", help="Leave out the MVnet sample rows.")
+    args = parser.parse_args()
+
+    from mvtrack.models.store import ModelSet
+
+    models = ModelSet(args.model)
+    print(f"model {models.model_id}")
+    rows, kept = reference_rows(models)
+    if not args.no_sample:
+        sample, _ = sample_rows(models)
+        rows += sample
+    print(HEADER)
+    print("|" + "---|" * HEADER.count(" | ") + "---|")
+    print("\n".join(rows))
+    if args.figure:
+        draw(kept, args.figure)
+
+
+if __name__ == "__main__":
+    main()
