@@ -125,3 +125,31 @@ def test_collapsed_first_guess_is_oriented_by_the_motion():
     motion = centre[6] - centre[0]
     assert motion[1] > 0 and abs(motion[0]) < 1e-6 * max(1.0, abs(motion[1])) + 1e-6  # straight down
     assert mapped[0, 0, 0] <= mapped[0, 1, 0]
+
+
+def test_pixels_to_patient_by_hand_and_back():
+    from mvtrack.geometry.patient import patient_mm_to_pixels, pixels_to_patient_mm
+
+    # Rows run along +x (L), columns down along -z (feet): a coronal-like plane at y = 20 mm.
+    orientation = np.array([1.0, 0, 0, 0, 0, -1.0])
+    position = np.array([-100.0, 20.0, 50.0])
+    spacing = (2.0, 1.5)  # (row, col) mm
+    # Pixel (x=10, y=4): 10 columns * 1.5 mm along +x, 4 rows * 2 mm along -z.
+    np.testing.assert_allclose(pixels_to_patient_mm(np.array([10.0, 4.0]), orientation, position, spacing),
+                               [-85.0, 20.0, 42.0])
+    points = np.random.default_rng(1).uniform(0, 200, (7, 2))
+    back = patient_mm_to_pixels(pixels_to_patient_mm(points, orientation, position, spacing), orientation, position, spacing)
+    np.testing.assert_allclose(back, points, atol=1e-9)
+
+
+def test_two_planes_meet_on_the_line_both_contain():
+    from mvtrack.geometry.patient import plane_intersection, plane_normal
+
+    axial = (np.array([1.0, 0, 0, 0, 1, 0]), np.array([0.0, 0, 10.0]))  # z = 10
+    tilted = (np.array([0.0, 1, 0, 0, 0, 1]) , np.array([5.0, 0, 0]))  # x = 5
+    point, direction = plane_intersection(*axial, *tilted)
+    np.testing.assert_allclose(point[[0, 2]], [5.0, 10.0], atol=1e-9)
+    np.testing.assert_allclose(np.abs(direction), [0, 1, 0], atol=1e-9)
+    for orientation, position in (axial, tilted):
+        assert abs(plane_normal(orientation) @ (point + 30 * direction - position)) < 1e-9
+    assert plane_intersection(*axial, np.array([1.0, 0, 0, 0, 1, 0.01]), np.array([0.0, 0, 0])) is None

@@ -168,3 +168,22 @@ def test_mirrored_augmentation_keeps_image_order():
         matrix = random_affine(image.shape, config, np.random.default_rng(seed))
         mirrored += np.linalg.det(matrix[:2, :2]) < 0
     assert mirrored > 5  # the mirror case was exercised
+
+
+def test_appearance_randomisation_changes_the_look_not_the_anatomy():
+    from mvtrack.train.augment import random_shallow_convolution, randomise_appearance
+
+    rng = np.random.default_rng(3)
+    rows, cols = np.mgrid[:118, :162]
+    image = np.where((cols - 60) ** 2 + (rows - 50) ** 2 < 30**2, 1.0, 0.2).astype(np.float32)
+    config = AugmentConfig(gin_probability=1.0, bigaug_probability=1.0)
+    outputs = [randomise_appearance(image, config, rng) for _ in range(20)]
+    for out in outputs:
+        assert out.shape == image.shape and out.dtype == np.float32 and np.isfinite(out).all()
+    # Different looks: the outputs are far from one another once normalised ...
+    normalised = [(o - o.mean()) / o.std() for o in outputs]
+    assert np.mean([np.abs(a - b).mean() for a, b in zip(normalised[:-1], normalised[1:])]) > 0.1
+    # ... while a random shallow network keeps the edge where it was (the disc boundary).
+    remixed = random_shallow_convolution(image, np.random.default_rng(0))
+    inside, outside = remixed[50, 60], remixed[50, 130]
+    assert abs(inside - outside) > 1e-3 and np.allclose(remixed[45:55, 55:65], inside, atol=abs(inside - outside) * 0.1)

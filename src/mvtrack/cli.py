@@ -178,6 +178,8 @@ def train(
     threads: int = typer.Option(2, help="PyTorch threads."),
     device: str = typer.Option("cpu", help="cpu, or cuda to train on a GPU."),
     loader_workers: int = typer.Option(0, help="Processes that augment batches ahead of the network (use with cuda)."),
+    randomise_appearance: bool = typer.Option(False, help="Also randomise the look of training images (random shallow "
+                                                          "convolutions, bias, blur/sharpen, resolution, gamma, noise)."),
 ) -> None:
     """Train one network (view x stage) and export it as a model folder usable by `analyze --model`."""
     from mvtrack.models.network import NetworkConfig
@@ -190,7 +192,8 @@ def train(
             NetworkConfig(view=view.upper(), stage=stage, depth=depth, width=width, max_width=max_width, head=head),
             out, cache=cache, data=data, synthetic=synthetic, synthetic_seed=synthetic_seed, epochs=epochs,
             batch_size=batch_size, lr=lr, minutes=minutes, seed=seed, resume=resume, init_imagenet=init_imagenet,
-            init_from=init_from, workers=workers, threads=threads, device=device, loader_workers=loader_workers)
+            init_from=init_from, workers=workers, threads=threads, device=device, loader_workers=loader_workers,
+            randomise_appearance=randomise_appearance)
     except MvtrackError as error:
         _fail(error)
     typer.echo(f"best validation error {summary['best_val_mm']:.2f} mm after {summary['iterations']} iterations "

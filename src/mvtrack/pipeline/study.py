@@ -62,9 +62,11 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
         found = ", ".join(sorted({c.view for c in cines})) or "none"
         raise AnalysisError(f"{study_id}: no 2CH or 4CH cine found (views found: {found}); force one with --view")
     tracks, views, flags, unreliable = {}, {}, [], []
+    axis_lines = long_axis_lines(chosen)
     for view, cine in chosen.items():
         start = time.perf_counter()
-        track = track_cine(cine, models, stage2_passes=stage2_passes, smooth=smooth, search=search)
+        track = track_cine(cine, models, stage2_passes=stage2_passes, smooth=smooth, search=search,
+                           axis_line_px=axis_lines.get(view))
         if timings is not None:
             timings[f"track_{view}"] = time.perf_counter() - start
         tracks[view] = track
@@ -77,7 +79,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
         if track.start_search is not None:
             found = track.start_search
             flags.append(f"{view}: stage 2 did not settle from stage 1; " + (
-                f"tracked again from a searched start ({found['offset_mm'][0]:+.0f}, {found['offset_mm'][1]:+.0f}) mm away"
+                f"tracked again from a searched start ({_describe_start(found)})"
                 if found["kept"] else "a search around it found no better start"))
         views[view] = ViewTrack(
             track.points_px, POINT_NAMES[view], cine.times_s, cine.pixel_spacing_mm, cine.rr_s, cine.series_uid,
@@ -104,6 +106,36 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
     flags += study_flags(result["metrics"], {v: result["views"][v]["metrics"] for v in result["views"]})
     result["qc"] = {"needs_review": bool(flags), "reasons": flags}
     return StudyResult(result, chosen, tracks, selection)
+
+
+def long_axis_lines(cines: dict[str, Cine]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{view: (point, direction) in its stored pixels} of the line where another chosen view's image
+    plane cuts this one: the LV long axis, since long-axis views are planned through it. Only for
+    views with DICOM geometry and another long-axis view at least 20 degrees apart."""
+    from mvtrack.geometry.patient import patient_mm_to_pixels, plane_intersection
+
+    lines = {}
+    for view, cine in cines.items():
+        if cine.orientation is None or cine.position_mm is None:
+            continue
+        for other_view, other in cines.items():
+            if other_view == view or other.orientation is None or other.position_mm is None:
+                continue
+            found = plane_intersection(cine.orientation, cine.position_mm, other.orientation, other.position_mm)
+            if found is None:
+                continue
+            point, direction = found
+            ends = patient_mm_to_pixels(np.stack([point, point + 10.0 * direction]), cine.orientation,
+                                        cine.position_mm, cine.pixel_spacing_mm)
+            lines[view] = (ends[0], ends[1] - ends[0])
+            break
+    return lines
+
+
+def _describe_start(found: dict) -> str:
+    if "along_axis_mm" in found:
+        return f"on the long axis from the other view's plane, {found['along_axis_mm']:+.0f} mm along it"
+    return f"({found['offset_mm'][0]:+.0f}, {found['offset_mm'][1]:+.0f}) mm from stage 1"
 
 
 def _pass_names(n: int) -> list[str]:

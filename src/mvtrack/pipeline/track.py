@@ -146,61 +146,113 @@ def settling_score_mm(previous_px: np.ndarray, last_px: np.ndarray, spread_mm: n
     return float(moved + spread_mm.mean())
 
 
-def search_start(cine: Cine, models, first_guess_px: np.ndarray, n_passes: int = DEFAULT_STAGE2_PASSES) -> tuple[np.ndarray, dict]:
+def grid_starts(first_guess_px: np.ndarray, pixel_spacing_mm: tuple[float, float]) -> list[tuple[dict, np.ndarray]]:
+    """Starts around the first guess: its MV centre moved on a grid (SEARCH_STEP_MM within
+    SEARCH_RADIUS_MM). Each is ({"offset_mm": [dx, dy]}, points (T, 2, 2))."""
+    px_per_mm = 1.0 / np.array([pixel_spacing_mm[1], pixel_spacing_mm[0]])
+    steps = np.arange(-SEARCH_RADIUS_MM, SEARCH_RADIUS_MM + 1e-6, SEARCH_STEP_MM)
+    return [({"offset_mm": [float(dx), float(dy)]}, first_guess_px + np.array([dx, dy]) * px_per_mm)
+            for dx in steps for dy in steps if np.hypot(dx, dy) <= SEARCH_RADIUS_MM + 1e-6]
+
+
+#: Axis-line starts (see :func:`axis_line_starts`): MV centres every AXIS_STEP_MM along the line
+#: within AXIS_REACH_MM of the first guess's projection on it, an MV line AXIS_HALF_WIDTH_MM either
+#: side, moving AXIS_EXCURSION_MM toward the apex over the cycle (so the crop knows which way is down).
+AXIS_STEP_MM = 6.0
+AXIS_REACH_MM = 48.0
+AXIS_HALF_WIDTH_MM = 12.0
+AXIS_EXCURSION_MM = 8.0
+
+
+def axis_line_starts(first_guess_px: np.ndarray, pixel_spacing_mm: tuple[float, float], line_point_px: np.ndarray,
+                     line_direction_px: np.ndarray, image_shape: tuple[int, int]) -> list[tuple[dict, np.ndarray]]:
+    """Starts on the LV long axis seen in this cine: the line where another long-axis view's plane
+    cuts this one (mvtrack.geometry.patient.plane_intersection). The MV centre lies close to it
+    (within 3-11 mm on the real exams) whatever the image looks like, so this bounds the search
+    where stage 1 (the whole frame's look) fails. Both ends of the axis are tried as the apex.
+    Each start is ({"along_axis_mm": s, "apex_sign": +-1}, points (T, 2, 2)).
+    """
+    mm = np.array([pixel_spacing_mm[1], pixel_spacing_mm[0]])
+    point_mm = np.asarray(line_point_px, dtype=float) * mm
+    direction = np.asarray(line_direction_px, dtype=float) * mm
+    direction /= np.linalg.norm(direction)
+    normal = np.array([-direction[1], direction[0]])
+    guess_mm = first_guess_px.mean(axis=1).mean(axis=0) * mm
+    centre_s = float((guess_mm - point_mm) @ direction)
+    n_frames = len(first_guess_px)
+    profile = np.sin(np.pi * np.arange(n_frames) / n_frames) ** 2  # toward the apex and back over the cycle
+    height, width = image_shape
+    starts = []
+    for offset in np.arange(-AXIS_REACH_MM, AXIS_REACH_MM + 1e-6, AXIS_STEP_MM):
+        centre = point_mm + (centre_s + offset) * direction
+        x, y = centre / mm
+        if not (0 <= x < width and 0 <= y < height):
+            continue
+        for sign in (1.0, -1.0):
+            line = np.stack([centre - AXIS_HALF_WIDTH_MM * normal, centre + AXIS_HALF_WIDTH_MM * normal])
+            moving = line[None] + (sign * AXIS_EXCURSION_MM * profile)[:, None, None] * direction
+            starts.append(({"along_axis_mm": round(float(offset), 1), "apex_sign": int(sign)}, moving / mm))
+    return starts
+
+
+def search_start(cine: Cine, models, starts: list[tuple[dict, np.ndarray]],
+                 n_passes: int = DEFAULT_STAGE2_PASSES) -> tuple[np.ndarray, dict]:
     """A stage-2 start for a cine on which stage 2 does not settle from the stage-1 points.
 
     Stage 1 sees the whole frame and is the part that carries over worst from synthetic to real
     scans (real 4CH sample: 20-50 mm off), while stage 2 pulls a start within 10-14 mm onto the
-    annulus. So the first guess is moved by offsets on a grid (SEARCH_STEP_MM within
-    SEARCH_RADIUS_MM) and stage 2 runs once from each on SEARCH_FRAMES frames spread over the cycle;
+    annulus. So stage 2 runs once from every candidate start (:func:`grid_starts` around stage 1,
+    :func:`axis_line_starts` along the LV long axis) on SEARCH_FRAMES frames spread over the cycle;
     each distinct landing place gets the remaining ``n_passes - 1`` passes (at least one, with
     test-time shifts), and the one whose passes settle best (:func:`settling_score_mm`) wins.
 
     Returns the start (T, 2, 2): the winner's settled points, interpolated in time to every frame,
-    and {"offset_mm": [dx, dy], "score_mm": ...}.
+    and the winner's label (e.g. {"offset_mm": [dx, dy]}) with "score_mm" added.
     """
     n_passes = max(n_passes, 2)
     frames = np.unique(np.linspace(0, cine.n_frames - 1, SEARCH_FRAMES).round().astype(int))
     subset = replace(cine, frames=cine.frames[frames], times_s=cine.times_s[frames])
     coefficients = spline_coefficients(subset.frames)
-    px_per_mm = 1.0 / np.array([cine.pixel_spacing_mm[1], cine.pixel_spacing_mm[0]])
-    steps = np.arange(-SEARCH_RADIUS_MM, SEARCH_RADIUS_MM + 1e-6, SEARCH_STEP_MM)
-    offsets = [(dx, dy) for dx in steps for dy in steps if np.hypot(dx, dy) <= SEARCH_RADIUS_MM + 1e-6]
-    # One pass from every offset; starts that land together (within SEARCH_SAME_MM) are one candidate.
-    candidates: list[tuple[tuple[float, float], np.ndarray]] = []
-    for dx, dy in offsets:
-        start = first_guess_px[frames] + np.array([dx, dy]) * px_per_mm
-        (moved,), _, _ = stage2_passes_from(subset, models, start, 1, False, coefficients)
+    # One pass from every start; starts that land together (within SEARCH_SAME_MM) are one candidate.
+    candidates: list[tuple[dict, np.ndarray]] = []
+    for label, start in starts:
+        try:
+            (moved,), _, _ = stage2_passes_from(subset, models, start[frames], 1, False, coefficients)
+        except ValueError:  # a start whose line collapsed cannot be standardised
+            continue
         if all(np.linalg.norm(points_to_mm(moved - other, cine.pixel_spacing_mm), axis=-1).mean() > SEARCH_SAME_MM
                for _, other in candidates):
-            candidates.append(((dx, dy), moved))
+            candidates.append((label, moved))
     best = None
-    for offset, moved in candidates:
+    for label, moved in candidates:
         passes, spread, _ = stage2_passes_from(subset, models, moved, n_passes - 1, True, coefficients)
         previous = passes[-2] if len(passes) > 1 else moved
         score = settling_score_mm(previous, passes[-1], spread, cine.pixel_spacing_mm)
         if best is None or score < best[0]:
-            best = (score, offset, passes[-1])
-    score, offset, settled_px = best
+            best = (score, label, passes[-1])
+    score, label, settled_px = best
     # Every frame starts from the winner's points, interpolated in time between the searched frames
     # (periodic: the cycle wraps from the last frame to the first).
     index = np.arange(cine.n_frames)
-    start = np.empty_like(first_guess_px)
+    start = np.empty((cine.n_frames, 2, 2))
     for k in range(2):
         for axis in range(2):
             start[:, k, axis] = np.interp(index, frames, settled_px[:, k, axis], period=cine.n_frames)
-    return start, {"offset_mm": [float(offset[0]), float(offset[1])], "score_mm": round(score, 3)}
+    return start, {**label, "score_mm": round(score, 3)}
 
 
 def track_cine(cine: Cine, models, stage2_passes: int = DEFAULT_STAGE2_PASSES, confidence: bool = True,
-               smooth: bool = True, search: bool = True, first_guess_px: np.ndarray | None = None) -> Track:
+               smooth: bool = True, search: bool = True, first_guess_px: np.ndarray | None = None,
+               axis_line_px: tuple[np.ndarray, np.ndarray] | None = None) -> Track:
     """Run stage 1, then ``stage2_passes`` stage-2 passes, on a cine whose view is 2CH or 4CH.
 
     With ``search`` (and at least two passes with confidence), a cine on which stage 2 does not settle
     from stage 1 (QC's convergence or confidence limit) is tracked again from :func:`search_start`, and
     the better-settled of the two runs is kept; ``passes[0]`` stays the stage-1 output either way.
     ``first_guess_px`` (T, 2, 2) replaces stage 1 (for example points a reader clicked on one frame,
-    repeated over the frames); it is then what ``passes[0]`` holds.
+    repeated over the frames); it is then what ``passes[0]`` holds. ``axis_line_px`` (a point and a
+    direction, stored pixels): the LV long axis from another view's plane; the search then also tries
+    starts along it (:func:`axis_line_starts`).
     """
     if cine.view not in ("2CH", "4CH"):
         raise ValueError(f"cine view must be 2CH or 4CH, got {cine.view!r}")
@@ -210,7 +262,10 @@ def track_cine(cine: Cine, models, stage2_passes: int = DEFAULT_STAGE2_PASSES, c
     track = Track([first_guess, *passes], first_guess, spread, standardisations)
     change = track.convergence_mm(cine.pixel_spacing_mm)
     if search and confidence and change is not None and not is_settled(spread, change):
-        start, found = search_start(cine, models, first_guess)
+        starts = grid_starts(first_guess, cine.pixel_spacing_mm)
+        if axis_line_px is not None:
+            starts += axis_line_starts(first_guess, cine.pixel_spacing_mm, *axis_line_px, cine.shape)
+        start, found = search_start(cine, models, starts)
         retry_passes, retry_spread, retry_stds = stage2_passes_from(cine, models, start, stage2_passes, confidence, coefficients)
         retry = Track([first_guess, *retry_passes], first_guess, retry_spread, retry_stds)
         retry_change = retry.convergence_mm(cine.pixel_spacing_mm)

@@ -272,13 +272,34 @@ def _heart_axes(apex_angle: float, mirrored: bool):
     return e_u, e_v
 
 
-def _patient_orientation(view: str, e_u: np.ndarray, e_v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+@dataclass(frozen=True)
+class HeartPose:
+    """Where one subject's heart sits in the patient (LPS, mm), shared by all its views, so that their
+    DICOM planes meet on the LV long axis as planned real views do."""
+
+    long_axis: np.ndarray  # (3,) unit, base to apex
+    mv_centre_mm: np.ndarray  # (3,) MV centre at end-diastole
+    #: per view, how far (3,) mm its plane misses the MV centre: imperfect planning and breath-holds
+    #: (on the real exams the MV centre lay 3-11 mm from the line where the other view's plane cuts)
+    plane_miss_mm: dict = field(default_factory=dict)
+
+
+def _heart_pose(rng: np.random.Generator, views) -> HeartPose:
+    long_axis = np.array([0.5, -0.6, -0.6]) + rng.normal(0, 0.12, 3)
+    error_mm = rng.uniform(1.0, 4.0)
+    return HeartPose(long_axis / np.linalg.norm(long_axis), rng.normal(0, 30, 3),
+                     {view: rng.normal(0, error_mm, 3) for view in views})
+
+
+def _patient_orientation(view: str, e_u: np.ndarray, e_v: np.ndarray, rng: np.random.Generator,
+                         long_axis: np.ndarray | None = None) -> np.ndarray:
     """ImageOrientationPatient (6,) consistent with the anatomy drawn: the heart's long axis points
     left, anterior and down in the patient (LPS), the 2CH MV line runs from the anterior-superior
     to the inferior point, the 4CH one from the lateral (left-posterior) to the septal point; the
-    image axes follow from where the generator put u and v in the image (mirrored views included)."""
-    long_axis = np.array([0.5, -0.6, -0.6]) + rng.normal(0, 0.12, 3)
-    long_axis /= np.linalg.norm(long_axis)
+    image axes follow from where the generator put u and v in the image (mirrored views included).
+    ``long_axis``: the subject's (shared by its views); without it one is drawn for this view."""
+    own_axis = np.array([0.5, -0.6, -0.6]) + rng.normal(0, 0.12, 3)  # drawn either way: same stream
+    long_axis = own_axis / np.linalg.norm(own_axis) if long_axis is None else np.asarray(long_axis, dtype=float)
     across = np.array([0.0, 1.0, -1.0]) if view == "2CH" else np.array([-1.0, -1.0, 0.0])
     across = across + rng.normal(0, 0.12, 3)
     across -= (across @ long_axis) * long_axis
@@ -302,7 +323,7 @@ PATCH = 24  # fine pixels per side of the label patches kept for tests
 
 
 def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Generator,
-                keep_fine_labels: bool = False, fine: int = 2) -> SyntheticView:
+                keep_fine_labels: bool = False, fine: int = 2, pose: HeartPose | None = None) -> SyntheticView:
     dilated = rng.random() < 0.15
     hypertrophy = rng.random() < 0.12
     shape = _sample_shape(view, rng, dilated, hypertrophy)
@@ -429,7 +450,13 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
         image *= static_gain * rng.uniform(0.97, 1.03)
         frames[index] = _acquire(image, rows, cols, fine, spacing_rc, acq_spacing, phase_axis, snr, ghost, rng)
     points_px = points_mm / np.array([spacing_rc[1], spacing_rc[0]])
-    orientation = _patient_orientation(view, e_u, e_v, rng)
+    orientation = _patient_orientation(view, e_u, e_v, rng, None if pose is None else pose.long_axis)
+    position_mm = np.zeros(3)
+    if pose is not None:
+        # The plane through the subject's MV centre (frame 0), missed by a small planning error.
+        centre_image_mm = points_mm[0].mean(axis=0)
+        position_mm = (pose.mv_centre_mm + pose.plane_miss_mm.get(view, np.zeros(3))
+                       - centre_image_mm[0] * orientation[:3] - centre_image_mm[1] * orientation[3:])
     # Vendors store intensities on different scales (12-bit).
     frames *= rng.uniform(300, 4000) / max(float(np.percentile(frames, 99.5)), 1e-6)
     frames = np.clip(np.round(frames), 0, 4095).astype(np.float32)
@@ -438,7 +465,7 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
     cine = Cine(
         frames=frames, pixel_spacing_mm=(float(spacing_rc[0]), float(spacing_rc[1])), times_s=times,
         rr_s=float(motion.rr_s), view=view, view_source="synthetic", series_description=description,
-        manufacturer=vendor, orientation=orientation, position_mm=np.zeros(3),
+        manufacturer=vendor, orientation=orientation, position_mm=position_mm,
     )
     params = dict(spacing_mm=spacing_rc, acq_spacing_mm=acq_spacing.tolist(), snr=snr, ghost=ghost,
                   apex_angle_deg=float(np.rad2deg(apex_angle)), mirrored=mirrored, tilt=tilt,
@@ -507,6 +534,7 @@ def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labe
     rng = np.random.default_rng([seed, index])
     af = bool(rng.random() < 0.12)
     motion = _sample_motion(rng, af)
-    rendered = {view: render_view(view, motion, af, np.random.default_rng([seed, index, i]), keep_fine_labels, fine)
+    pose = _heart_pose(np.random.default_rng([seed, index, 77]), views)
+    rendered = {view: render_view(view, motion, af, np.random.default_rng([seed, index, i]), keep_fine_labels, fine, pose)
                 for i, view in enumerate(views)}
     return SyntheticSubject(f"synth{seed:03d}_{index:04d}", rendered, motion, af)

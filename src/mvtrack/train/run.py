@@ -10,12 +10,16 @@ from mvtrack.models.network import NetworkConfig
 from mvtrack.train.data import _folder_job, _synthetic_job, build_cache, folder_jobs, synthetic_jobs
 from mvtrack.train.trainer import TrainConfig, checkpoint_state_dict, train_network
 
+#: ``--randomise-appearance``: share of training samples remixed by random shallow convolutions
+#: (GIN) and, independently, put through the BigAug-like stack (mvtrack.train.augment).
+APPEARANCE_RANDOMISATION = {"gin_probability": 0.5, "bigaug_probability": 0.7}
+
 
 def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, data: Path | None = None,
                  synthetic: int = 0, synthetic_seed: int = 1000, epochs: float = 20.0, batch_size: int = 8,
                  lr: float = 1e-4, minutes: float | None = None, seed: int = 0, resume: bool = False,
                  init_imagenet: Path | None = None, init_from: Path | None = None, workers: int = 2, progress: bool = True, threads: int = 2,
-                 device: str = "cpu", loader_workers: int = 0) -> dict:
+                 device: str = "cpu", loader_workers: int = 0, randomise_appearance: bool = False) -> dict:
     out = Path(out)
     if cache is None:
         cache = out / "cache"
@@ -44,7 +48,8 @@ def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, d
     # (real scans: often larger than in synthetic ones), so it is also trained at +-25 % zoom.
     augment_config = AugmentConfig(scale=0.25 if network.stage == 1 else 0.10,
                                    right_angle_probability=0.5 if network.stage == 1 else 0.0,
-                                   image_order=network.view in IMAGE_ORDER_VIEWS)
+                                   image_order=network.view in IMAGE_ORDER_VIEWS,
+                                   **(APPEARANCE_RANDOMISATION if randomise_appearance else {}))
     config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, max_minutes=minutes, seed=seed,
                          threads=threads, device=device, loader_workers=loader_workers, augment_config=augment_config)
     summary = train_network(network, config, cache_file, out, resume=resume, init_state=init_state, progress=progress)
