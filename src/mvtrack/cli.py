@@ -81,6 +81,8 @@ def analyze(
     movies: bool = typer.Option(True, help="Write overlay movies (GIF, and MP4 when an encoder is available)."),
     threads: Optional[int] = typer.Option(None, help="ONNX Runtime threads."),
     search: bool = typer.Option(True, help="Search for a better stage-2 start when stage 2 does not settle from stage 1."),
+    plane_csv: bool = typer.Option(False, help="Also write mv_plane.csv: the MV plane per phase (centre, normal) in "
+                                               "patient coordinates, for slice-following."),
 ) -> None:
     """Track the MV points in every frame, compute MAPSE and s', e', a', and write a report per study."""
     from rich.progress import Progress
@@ -104,7 +106,7 @@ def analyze(
                 study, out,
                 lambda s: analyze_study(s.paths, view=view, stage2_passes=passes, study_id=s.study_id, models=models,
                                         search=search),
-                force=force, movies=movies)
+                force=force, movies=movies, plane_csv=plane_csv)
             status[study.study_id] = outcome
             if outcome == "failed":
                 error = _read_error(out, study.study_id)

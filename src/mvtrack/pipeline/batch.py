@@ -52,8 +52,9 @@ def discover_studies(paths: list[Path], batch: bool | None = None) -> list[Study
     return studies
 
 
-def write_study_outputs(study_result, out_dir: Path, movies: bool = True) -> None:
-    """results.json, results.csv, curves.png, overlay movies and report.html into ``out_dir``."""
+def write_study_outputs(study_result, out_dir: Path, movies: bool = True, plane_csv: bool = False) -> None:
+    """results.json, results.csv, curves.png, overlay movies and report.html into ``out_dir``; with
+    ``plane_csv`` also mv_plane.csv (see :func:`write_plane_csv`)."""
     from mvtrack.report.figures import plot_curves
     from mvtrack.report.html import write_html
     from mvtrack.report.movie import write_movies
@@ -68,6 +69,29 @@ def write_study_outputs(study_result, out_dir: Path, movies: bool = True) -> Non
                              out_dir / f"overlay_{view.lower()}") if movies else []
         media[view] = [p.name for p in paths]
     write_html(result, out_dir, media)
+    if plane_csv:
+        write_plane_csv(result, out_dir / "mv_plane.csv")
+
+
+#: Columns of mv_plane.csv: one row per phase of the study's cycle.
+PLANE_CSV_COLUMNS = ("trigger_time_ms", "centre_x_mm", "centre_y_mm", "centre_z_mm", "normal_x", "normal_y", "normal_z",
+                     "residual_mm")
+
+
+def write_plane_csv(result: dict, path: Path) -> None:
+    """The MV plane per phase for slice-following: time after the R wave (ms), centre (mm) and unit
+    normal (toward the apex) in DICOM patient coordinates (LPS: x to the patient's left, y to the
+    back, z to the head). A study without a fitted plane gets a file with the header and a comment
+    line giving the reason."""
+    plane = result.get("mv_plane") or {}
+    with open(path, "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(PLANE_CSV_COLUMNS)
+        if not plane.get("centre_mm"):
+            stream.write(f"# no MV plane: {plane.get('reason', 'not fitted')}\n")
+            return
+        for t, centre, normal, residual in zip(plane["times_s"], plane["centre_mm"], plane["normal"], plane["residual_mm"]):
+            writer.writerow([round(t * 1000, 1), *centre, *normal, residual])
 
 
 def csv_row(result: dict) -> dict:
@@ -98,7 +122,8 @@ def _write_csv(rows: list[dict], path: Path) -> None:
     tmp.replace(path)
 
 
-def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies: bool = True) -> str:
+def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies: bool = True,
+              plane_csv: bool = False) -> str:
     """Analyse one study into ``out_root/<study>``. Returns "done", "skipped" or "failed".
 
     Outputs are built in a hidden temporary folder and moved into place only when complete, so an
@@ -119,7 +144,7 @@ def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies
     staging = Path(tempfile.mkdtemp(prefix=f".{study.study_id}.", dir=out_root))
     try:
         study_result = analyze(study)
-        write_study_outputs(study_result, staging, movies)
+        write_study_outputs(study_result, staging, movies, plane_csv)
     except MvtrackError as error:
         shutil.rmtree(staging, ignore_errors=True)
         _record_error(final, study, str(error), None)

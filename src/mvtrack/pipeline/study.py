@@ -11,6 +11,7 @@ import numpy as np
 from mvtrack import __version__
 from mvtrack.errors import AnalysisError
 from mvtrack.io import POINT_NAMES, Cine, read_cines
+from mvtrack.pipeline.plane import patient_points, study_plane, study_rest_periods
 from mvtrack.pipeline.qc import is_unreliable, study_flags, view_flags
 from mvtrack.pipeline.track import DEFAULT_STAGE2_PASSES, Track, track_cine
 from mvtrack.results import ViewTrack, build_result
@@ -81,9 +82,12 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
             flags.append(f"{view}: stage 2 did not settle from stage 1; " + (
                 f"tracked again from a searched start ({_describe_start(found)})"
                 if found["kept"] else "a search around it found no better start"))
+        points_mm, no_patient_reason = patient_points(cine, track.points_px)
         views[view] = ViewTrack(
             track.points_px, POINT_NAMES[view], cine.times_s, cine.pixel_spacing_mm, cine.rr_s, cine.series_uid,
             extra={
+                "points_patient_mm": None if points_mm is None else np.round(points_mm, 3).tolist(),
+                "points_patient_reason": no_patient_reason,
                 "points_px_raw": np.round(track.raw_px, 4).tolist(),
                 "passes_px": {name: np.round(p, 4).tolist() for name, p in zip(_pass_names(len(track.passes)), track.passes)},
                 "confidence_spread_mm": np.round(track.spread_mm, 3).tolist(),
@@ -104,6 +108,9 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
                           extra={"series_selection": selection, "stage2_passes": stage2_passes, "start_search_enabled": search},
                           smooth_curves=not smooth, study_views=measured)
     flags += study_flags(result["metrics"], {v: result["views"][v]["metrics"] for v in result["views"]})
+    result["mv_plane"], plane_flags = study_plane(chosen, {v: t.points_px for v, t in tracks.items()}, measured)
+    flags += plane_flags
+    result["rest_periods"] = study_rest_periods(result)
     result["qc"] = {"needs_review": bool(flags), "reasons": flags}
     return StudyResult(result, chosen, tracks, selection)
 

@@ -49,9 +49,27 @@ def plot_curves(result: dict, path: Path | str) -> None:
         bottom.plot(grid[index], sign * value, "o", color="tab:red")
         bottom.annotate(f"{name} {value:.1f} cm/s", (grid[index], sign * value), textcoords="offset points",
                         xytext=(5, 5 * sign), color="tab:red")
+    rest = result.get("rest_periods") or {}
+    for key, label, colour in (("end_systolic", "end-systolic rest", "tab:blue"), ("diastasis", "diastasis", "tab:green")):
+        window = rest.get(key)
+        if window:
+            for axis in (top, bottom):
+                for start, stop in _wrapped(window["start_ms"] / 1000, window["end_ms"] / 1000, rr):
+                    axis.axvspan(start, stop, color=colour, alpha=0.15, lw=0)
+            bottom.annotate(f"{label} {window['length_ms']:.0f} ms", (window["start_ms"] / 1000 % rr, 0),
+                            textcoords="offset points", xytext=(2, 8), fontsize=7, color=colour)
+    if rest:
+        bottom.axhspan(-rest["threshold_cm_s"], rest["threshold_cm_s"], color="0.85", alpha=0.4, lw=0)
     bottom.set_ylabel("velocity (cm/s)")
     bottom.set_xlabel("time from end-diastole (s)")
     fig.suptitle(f"{result['study']}: MV plane motion", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _wrapped(start_s: float, end_s: float, rr_s: float) -> list[tuple[float, float]]:
+    """A window of the periodic cycle as one or two spans inside [0, rr]."""
+    start_s %= rr_s
+    end_s = start_s + (end_s - start_s if end_s >= start_s else end_s + rr_s - start_s)
+    return [(start_s, min(end_s, rr_s))] + ([(0.0, end_s - rr_s)] if end_s > rr_s else [])

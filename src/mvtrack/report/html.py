@@ -10,6 +10,30 @@ def _fmt(value, unit):
     return "n/a" if value is None else f"{value:.1f} {unit}"
 
 
+def _plane_section(result: dict) -> str:
+    """Rest periods and the MV plane fit, as a reader planning a CMR acquisition wants them."""
+    rest = result.get("rest_periods") or {}
+    items = []
+    for key, label in (("end_systolic", "End-systolic rest"), ("diastasis", "Diastasis")):
+        window = rest.get(key)
+        if window:
+            items.append(f"<li>{label}: {window['start_ms']:.0f}-{window['end_ms']:.0f} ms after the R wave "
+                         f"({window['length_ms']:.0f} ms)</li>")
+        elif key in rest.get("reasons", {}) or "all" in rest.get("reasons", {}):
+            items.append(f"<li>{label}: none ({html.escape(rest['reasons'].get(key, rest['reasons'].get('all', '')))})</li>")
+    plane = result.get("mv_plane") or {}
+    if plane.get("residual_mm"):
+        items.append(f"<li>MV plane fitted to {html.escape(' + '.join(plane['views']))} in patient coordinates: the points sit "
+                     f"{plane['residual_median_mm']:.1f} mm (median RMS over the cycle) from one plane</li>")
+    elif plane.get("reason"):
+        items.append(f"<li>MV plane: not fitted ({html.escape(plane['reason'])})</li>")
+    if not items:
+        return ""
+    threshold = rest.get("threshold_cm_s")
+    note = f" (the plane moves slower than {threshold:g} cm/s)" if threshold else ""
+    return f"<h2>Rest periods and MV plane</h2><p>Rest windows{note}:</p><ul>" + "".join(items) + "</ul>"
+
+
 def write_html(result: dict, out_dir: Path | str, media: dict[str, list[str]]) -> Path:
     out_dir = Path(out_dir)
     metrics = result["metrics"]
@@ -27,6 +51,7 @@ def write_html(result: dict, out_dir: Path | str, media: dict[str, list[str]]) -
           for (name, value), key in zip(rows, ["mapse_mm", "s_prime_cm_s", "e_prime_cm_s", "a_prime_cm_s"])],
         "</table>",
         f"<p>Study curve and metrics from: {html.escape(' + '.join(result.get('study_views', sorted(result['views']))))}</p>",
+        _plane_section(result),
         "<h2>Quality control</h2>",
         ("<p class='warn'><b>Review recommended:</b></p><ul>" + "".join(f"<li class='warn'>{html.escape(r)}</li>" for r in qc.get("reasons", [])) + "</ul>")
         if qc.get("needs_review") else "<p>No QC rule fired.</p>",
