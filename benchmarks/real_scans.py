@@ -50,6 +50,14 @@ def run_reference_study(folder: Path, models, passes: int, search: bool):
     return reference, study, time.perf_counter() - start
 
 
+def view_verdict(result: dict, view: str) -> str:
+    """QC for one view: "flagged (n)" with the number of its own QC reasons, else "ok"; "left out"
+    when the study metrics do not use it."""
+    own = [r for r in result["qc"]["reasons"] if r.startswith(f"{view}:")]
+    text = f"flagged ({len(own)})" if own else "ok"
+    return text + ("" if view in result.get("study_views", [view]) else ", left out")
+
+
 def fmt(value, spec=".1f"):
     return "n/a" if value is None else format(value, spec)
 
@@ -63,8 +71,8 @@ def reference_rows(models) -> tuple[list[str], dict]:
             reference, study, seconds = run_reference_study(folder, models, passes, search)
             if config == "default":
                 kept[folder.name] = (reference, study)
-            verdict = "review" if study.result["qc"]["needs_review"] else "ok"
             for view in sorted(study.result["views"]):
+                verdict = view_verdict(study.result, view)
                 ref_view = reference["views"][view]
                 out = study.result["views"][view]
                 score = score_view(np.asarray(out["points_px"]), np.asarray(out["times_s"]), ref_view)
@@ -96,8 +104,8 @@ def sample_rows(models) -> tuple[list[str], object]:
                                stage2_passes=passes, search=search)
         seconds = time.perf_counter() - start
         study = result if config == "default" else study
-        verdict = "review" if result.result["qc"]["needs_review"] else "ok"
         for view in sorted(result.result["views"]):
+            verdict = view_verdict(result.result, view)
             cine, out = result.cines[view], result.result["views"][view]
             eye = np.array(BY_EYE_PX[view])
             final = np.linalg.norm(points_to_mm(np.asarray(out["points_px"])[BY_EYE_FRAME] - eye, cine.pixel_spacing_mm), axis=-1)
@@ -113,7 +121,7 @@ def sample_rows(models) -> tuple[list[str], object]:
 
 HEADER = ("| study | pipeline | view | mean (mm) | median (mm) | worst point (mm, frame) | stage 1 median (mm) "
           "| angle (°) | displacement error (mm) | MAPSE ref / mvtrack / diff (mm) | e' ref / mvtrack / diff (cm/s) "
-          "| QC | s |")
+          "| QC of the view | s |")
 
 
 def draw(kept: dict, path: Path, n_frames: int = 6) -> None:

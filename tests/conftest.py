@@ -13,7 +13,7 @@ REAL_SAMPLE = Path(__file__).resolve().parents[1] / "src" / "mvtrack" / "data" /
 LEGACY_MULTIFRAME = Path(__file__).resolve().parent / "data" / "legacy-multiframe" / "heart-16frames.dcm"
 
 
-def make_cine(n_frames: int = 6, shape=(40, 52), spacing=(1.5, 1.7), seed: int = 0, view: str = "2CH") -> Cine:
+def make_cine(n_frames: int = 10, shape=(40, 52), spacing=(1.5, 1.7), seed: int = 0, view: str = "2CH") -> Cine:
     """A small random cine whose frame t holds the value t in its top-left pixel (to check order)."""
     rng = np.random.default_rng(seed)
     frames = rng.uniform(0, 500, size=(n_frames, *shape)).astype(np.float32)

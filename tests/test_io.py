@@ -38,11 +38,11 @@ def test_real_sample_frames_match_files_sorted_by_trigger_time():
 
 @pytest.mark.parametrize("enhanced", [False, True])
 def test_dicom_roundtrip_orders_by_trigger_time_and_applies_rescale(tmp_path, enhanced):
-    cine = make_cine(n_frames=7, spacing=(1.4, 1.9))
+    cine = make_cine(n_frames=9, spacing=(1.4, 1.9))
     write_dicom_series(cine, tmp_path / "s", "cine_4ch", "Philips Medical Systems",
                        rng=np.random.default_rng(3), enhanced=enhanced)
     (back,) = read_cines(tmp_path)
-    assert back.n_frames == 7
+    assert back.n_frames == 9
     assert back.pixel_spacing_mm == pytest.approx((1.4, 1.9))
     np.testing.assert_allclose(back.times_s, cine.times_s, atol=1e-6)
     # frames come back in time order with intensities restored by RescaleSlope/Intercept (12-bit)
@@ -59,13 +59,13 @@ def test_study_folder_yields_one_cine_per_series(tmp_path):
 
 
 def test_rr_from_trigger_times_when_nominal_interval_missing(tmp_path):
-    paths = write_dicom_series(make_cine(n_frames=5), tmp_path)
+    paths = write_dicom_series(make_cine(n_frames=9), tmp_path)
     for path in paths:
         ds = pydicom.dcmread(path)
         del ds.NominalInterval
         ds.save_as(path)
     (cine,) = read_cines(tmp_path)
-    assert cine.rr_s == pytest.approx(5 * 0.04)
+    assert cine.rr_s == pytest.approx(9 * 0.04)
 
 
 @pytest.mark.parametrize(
@@ -86,9 +86,10 @@ def test_view_can_be_forced(tmp_path):
 
 @pytest.mark.parametrize("shape4d", [True, False])
 def test_nifti_maps_axes_and_anisotropic_spacing_to_row_col(tmp_path, shape4d):
-    rows, cols, n = 30, 44, 5
+    rows, cols, n = 36, 44, 10
     frames = np.zeros((n, rows, cols), np.float32)
     frames[:, 3, 40] = 100  # a dot at row 3, column 40
+    frames[:, 20, 20] = np.arange(n)  # something that changes over time
     data = np.transpose(frames, (2, 1, 0))  # (X=cols, Y=rows, T)
     if shape4d:
         data = data[:, :, None, :]

@@ -20,6 +20,25 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Track the mitral valve insertion points in long-axis cardiac MRI cines; report MAPSE and s', e', a'."""
+    import warnings
+
+    # Library warnings (pydicom on odd headers, numpy, matplotlib) are not for the user; what matters
+    # reaches them as mvtrack's own messages and QC reasons.
+    warnings.filterwarnings("ignore")
+
+
+def _writable_folder(out: Path) -> None:
+    """Refuse an --out that is a file or cannot be written, before any work is done."""
+    import tempfile
+
+    if out.exists() and not out.is_dir():
+        raise MvtrackError(f"{out}: --out names an existing file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise MvtrackError(f"{out}: cannot write the results there ({error.strerror or error.__class__.__name__})") from None
 
 
 def _fail(error: Exception) -> None:
@@ -86,6 +105,7 @@ def analyze(
 ) -> None:
     """Track the MV points in every frame, compute MAPSE and s', e', a', and write a report per study."""
     from rich.progress import Progress
+    from rich.text import Text
 
     from mvtrack.models.store import ModelSet
     from mvtrack.pipeline.batch import discover_studies, run_study, write_summary
@@ -95,6 +115,7 @@ def analyze(
         if view and view.upper() not in ("2CH", "4CH"):
             raise MvtrackError(f"--view must be 2CH or 4CH, got {view!r}")
         studies = discover_studies(paths, batch)
+        _writable_folder(out)
         models = ModelSet(model, threads=threads)
     except MvtrackError as error:
         _fail(error)
@@ -110,7 +131,8 @@ def analyze(
             status[study.study_id] = outcome
             if outcome == "failed":
                 error = _read_error(out, study.study_id)
-                progress.console.print(f"[red]failed[/red] {study.study_id}: {error}")
+                # One line however long (a log is read by grep), and the message is not rich markup.
+                progress.console.print(Text.assemble(("failed", "red"), f" {study.study_id}: {error}"), soft_wrap=True)
             progress.advance(task)
     summary = write_summary(out) if len(studies) > 1 else None
     counts = {k: sum(v == k for v in status.values()) for k in ("done", "skipped", "failed")}

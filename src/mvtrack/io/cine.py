@@ -7,7 +7,7 @@ Coordinate convention (the one used everywhere in mvtrack): points are ``(x, y)`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -81,23 +81,62 @@ class Cine:
         )
 
 
+#: What a cardiac cine can plausibly carry; outside these a value is a broken header, not a heart.
+MIN_FRAMES = 8  # fewer cannot show s', e' and a' (cines have 20-50)
+MIN_FRAME_PX = 32  # rows and columns
+SPACING_RANGE_MM = (0.2, 5.0)
+RR_RANGE_S = (0.25, 3.0)  # 20-240 beats per minute
+MAX_ABS_INTENSITY = 1e7  # stored MR values are at most 16-bit after rescale; far beyond is garbage
+
+
 def validate_cine(cine: Cine, source: object) -> Cine:
-    """Check the invariants every reader must give; raise CineError naming ``source`` if broken."""
+    """Check the invariants every reader must give and that the values are those of a cardiac cine;
+    raise CineError naming ``source`` and the problem if not."""
     from mvtrack.errors import CineError
 
     if cine.frames.ndim != 3:
         raise CineError(source, f"frames must be T x H x W, got shape {cine.frames.shape}")
-    if cine.n_frames < 2:
-        raise CineError(source, f"only {cine.n_frames} frame: a cine needs at least 2 frames")
-    if len(cine.times_s) != cine.n_frames:
+    if cine.n_frames < MIN_FRAMES:
+        raise CineError(source, f"only {cine.n_frames} frame(s): a cine needs at least {MIN_FRAMES} to measure "
+                                "the cycle's velocities")
+    if min(cine.shape) < MIN_FRAME_PX:
+        raise CineError(source, f"frames of {cine.shape[0]} x {cine.shape[1]} px: too small for a cine "
+                                f"(at least {MIN_FRAME_PX} px a side)")
+    times = np.asarray(cine.times_s, dtype=float)
+    if len(times) != cine.n_frames:
         raise CineError(source, "number of trigger times differs from the number of frames")
-    if np.any(np.diff(cine.times_s) <= 0):
+    if not np.isfinite(times).all():
+        raise CineError(source, "trigger times are not finite numbers")
+    if np.any(np.diff(times) <= 0):
         raise CineError(source, "trigger times are not strictly increasing (duplicate frames?)")
-    if not all(np.isfinite(s) and s > 0 for s in cine.pixel_spacing_mm):
-        raise CineError(source, f"invalid pixel spacing {cine.pixel_spacing_mm}")
+    if not all(np.isfinite(s) and SPACING_RANGE_MM[0] <= s <= SPACING_RANGE_MM[1] for s in cine.pixel_spacing_mm):
+        raise CineError(source, f"pixel spacing {tuple(float(s) for s in cine.pixel_spacing_mm)} mm is outside "
+                                f"{SPACING_RANGE_MM[0]:g}-{SPACING_RANGE_MM[1]:g} mm: not a cardiac cine or a broken header")
+    if not (np.isfinite(cine.rr_s) and RR_RANGE_S[0] <= cine.rr_s <= RR_RANGE_S[1]):
+        raise CineError(source, f"RR interval {cine.rr_s!r} s is outside {RR_RANGE_S[0]:g}-{RR_RANGE_S[1]:g} s "
+                                "(NominalInterval or the trigger times are wrong)")
     if not np.isfinite(cine.frames).all():
         raise CineError(source, "image contains non-finite values")
+    if np.abs(cine.frames).max() > MAX_ABS_INTENSITY:
+        raise CineError(source, f"intensities up to {np.abs(cine.frames).max():.3g}: a broken rescale or garbage pixel data")
+    if float(np.ptp(cine.frames, axis=0).max()) <= 0:
+        raise CineError(source, "the frames are constant or do not change over time: no image to track")
+    # Broken plane geometry does not stop the tracking (it works in pixels), but nothing may be
+    # computed from it: it is dropped with a note.
+    if cine.orientation is not None and not _is_orientation(cine.orientation):
+        cine = replace(cine, orientation=None, position_mm=None,
+                       notes=(*cine.notes, "ImageOrientationPatient is not two orthogonal unit vectors: plane geometry ignored"))
+    if cine.position_mm is not None and not (np.shape(cine.position_mm) == (3,) and np.isfinite(np.asarray(cine.position_mm, dtype=float)).all()):
+        cine = replace(cine, position_mm=None, notes=(*cine.notes, "ImagePositionPatient is not 3 finite numbers: plane geometry ignored"))
     return cine
+
+
+def _is_orientation(values) -> bool:
+    orientation = np.asarray(values, dtype=float)
+    if orientation.shape != (6,) or not np.isfinite(orientation).all():
+        return False
+    return bool(np.allclose(np.linalg.norm(orientation.reshape(2, 3), axis=1), 1, atol=0.02)
+                and abs(orientation[:3] @ orientation[3:]) < 0.02)
 
 
 def rr_from_times(times_s: np.ndarray) -> float:

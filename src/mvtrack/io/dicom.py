@@ -131,18 +131,23 @@ def _frames_of(ds, path: str) -> list[_Frame]:
         if int(ds.get("NumberOfFrames") or 1) > 1:
             return _legacy_multiframe(ds, path)
         pixels = ds.pixel_array
+    except CineError:
+        raise
     except Exception as exc:  # pixel decoding errors come in many types
         raise CineError(path, f"cannot decode pixel data ({exc.__class__.__name__}: {exc})") from None
-    return [
-        _Frame(
-            pixels=_rescale(pixels, ds.get("RescaleSlope"), ds.get("RescaleIntercept")),
-            time_ms=_opt_float(ds.get("TriggerTime")),
-            spacing=_float_list(ds.get("PixelSpacing")),
-            orientation=_float_list(ds.get("ImageOrientationPatient")),
-            position=_float_list(ds.get("ImagePositionPatient")),
-            path=path,
-        )
-    ]
+    try:
+        return [
+            _Frame(
+                pixels=_rescale(pixels, ds.get("RescaleSlope"), ds.get("RescaleIntercept")),
+                time_ms=_opt_float(ds.get("TriggerTime")),
+                spacing=_float_list(ds.get("PixelSpacing")),
+                orientation=_float_list(ds.get("ImageOrientationPatient")),
+                position=_float_list(ds.get("ImagePositionPatient")),
+                path=path,
+            )
+        ]
+    except Exception as exc:  # header values of odd VRs or types
+        raise CineError(path, f"unusable header value ({exc.__class__.__name__}: {exc})") from None
 
 
 def _list_files(paths: list[Path]) -> tuple[list[Path], bool]:
@@ -185,22 +190,48 @@ def read_dicom_cines(paths: list[Path] | Path, pixel_spacing_mm: float | None = 
     files, explicit = _list_files(paths)
     groups: dict[tuple, list[_Frame]] = defaultdict(list)
     headers: dict[tuple, pydicom.Dataset] = {}
+    skipped: dict[str, list[str]] = defaultdict(list)  # folder -> "file: problem" of files left out
     for file in files:
         try:
             ds = pydicom.dcmread(file)
-        except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, AttributeError) as exc:
+            if "PixelData" not in ds:
+                if "SOPClassUID" not in ds and not explicit:  # not a report or a DICOMDIR: a damaged image
+                    skipped[str(file.parent)].append(f"{file.name}: no pixel data and no SOP class (damaged?)")
+                continue
+            found = [(str(ds.get("SeriesInstanceUID", "")), frame) for frame in _frames_of(ds, str(file))]
+            keys = [(uid, _plane_key(frame)) for uid, frame in found]
+        except InvalidDicomError:
             if explicit:
-                raise CineError(file, f"unreadable DICOM file ({exc.__class__.__name__})") from None
+                raise CineError(file, "unreadable DICOM file (not DICOM)") from None
+            if file.suffix.lower() in (".dcm", ".dicom", ".ima"):  # meant to be one: say it was left out
+                skipped[str(file.parent)].append(f"{file.name}: not a readable DICOM file")
+            continue  # a folder may hold other files (DICOMDIR, notes, thumbnails)
+        except CineError as error:
+            if explicit:
+                raise
+            skipped[str(file.parent)].append(f"{file.name}: {error.problem}")
             continue
-        if "PixelData" not in ds:
+        # Whatever else bytes can make pydicom raise (RecursionError, NotImplementedError, zlib.error,
+        # struct.error, ...) is a file mvtrack cannot use, never a reason to stop.
+        except Exception as exc:  # noqa: BLE001
+            problem = f"unreadable DICOM file ({exc.__class__.__name__})"
+            if explicit:
+                raise CineError(file, problem) from None
+            skipped[str(file.parent)].append(f"{file.name}: {problem}")
             continue
-        for frame in _frames_of(ds, str(file)):
-            key = (str(ds.get("SeriesInstanceUID", "")), _plane_key(frame))
+        for key, (_, frame) in zip(keys, found):
             groups[key].append(frame)
             headers.setdefault(key, ds)
     if not groups:
         raise CineError(", ".join(map(str, paths)), "no DICOM images found")
     groups, notes = _merge_single_frame_series(groups, headers)
+    for key, frames in groups.items():
+        folders = {str(Path(f.path).parent) for f in frames}
+        left_out = [entry for folder in sorted(folders) for entry in skipped.get(folder, [])]
+        if left_out:
+            shown = "; ".join(left_out[:3]) + (f"; and {len(left_out) - 3} more" if len(left_out) > 3 else "")
+            notes[key] = (*notes.get(key, ()), f"{len(left_out)} file(s) beside this series could not be read "
+                          f"and were left out ({shown}): frames may be missing")
     cines = [
         _assemble(frames, headers[key], pixel_spacing_mm, notes.get(key, ())) for key, frames in groups.items()
     ]

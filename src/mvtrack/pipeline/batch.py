@@ -161,6 +161,7 @@ def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies
     staging.rename(final)
     if backup:
         shutil.rmtree(backup, ignore_errors=True)
+    shutil.rmtree(out_root / f"{study.study_id}.error", ignore_errors=True)  # an earlier failure's record
     return "done"
 
 

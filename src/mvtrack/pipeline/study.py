@@ -75,6 +75,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
         flags += view_flags(track.points_px, track.passes[0], track.spread_mm, cine.pixel_spacing_mm, view, change_mm)
         if is_unreliable(track.spread_mm, change_mm):
             unreliable.append(view)
+        flags += [f"{view}: {note}" for note in cine.notes if "frames may be missing" in note]
         if track.naming_conflict:
             flags.append(f"{view}: the point names from the network disagree with the DICOM orientation")
         if track.start_search is not None:

@@ -1,0 +1,82 @@
+"""Bad input gets one clear CineError line; values a cine cannot carry are refused (issue 14, part)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import REAL_SAMPLE, make_cine
+from mvtrack.errors import CineError
+from mvtrack.io import read_cines
+from mvtrack.io.cine import validate_cine
+
+
+def test_a_corrupt_file_in_a_series_is_left_out_with_a_note(tmp_path):
+    folder = tmp_path / "2ch"
+    shutil.copytree(REAL_SAMPLE / "2ch", folder)
+    victim = sorted(folder.glob("*.dcm"))[5]
+    victim.write_bytes(b"\0" * 128 + b"DICM" + np.random.default_rng(0).bytes(4000))
+    (cine,) = read_cines([folder])
+    assert cine.n_frames == 29
+    assert any("could not be read" in note and victim.name in note for note in cine.notes)
+
+
+def test_mutated_files_give_a_cine_or_a_cine_error(tmp_path):
+    source = sorted((REAL_SAMPLE / "2ch").glob("*.dcm"))[0].read_bytes()
+    rng = np.random.default_rng(1)
+    for trial in range(40):
+        data = bytearray(source)
+        if trial % 2:  # flip bytes anywhere in the header
+            for index in rng.integers(128, 2000, 12):
+                data[index] = rng.integers(0, 256)
+        else:  # cut the file short
+            data = data[: int(rng.integers(132, len(data)))]
+        path = tmp_path / f"m{trial}.dcm"
+        path.write_bytes(bytes(data))
+        try:
+            read_cines([path], view="2CH")
+        except CineError as error:
+            assert str(path) in str(error) and "\n" not in str(error)
+
+
+@pytest.mark.parametrize("change,words", [
+    (dict(pixel_spacing_mm=(1e300, 1.0)), "pixel spacing"),
+    (dict(pixel_spacing_mm=(0.01, 0.01)), "pixel spacing"),
+    (dict(rr_s=float("nan")), "RR interval"),
+    (dict(rr_s=12.0), "RR interval"),
+    (dict(times_s=np.full(10, np.nan)), "not finite"),
+])
+def test_implausible_values_are_refused(change, words):
+    cine = replace(make_cine(n_frames=10, shape=(40, 52)), **change)
+    with pytest.raises(CineError, match=words):
+        validate_cine(cine, "some.dcm")
+
+
+def test_constant_tiny_or_short_cines_are_refused():
+    base = make_cine(n_frames=10, shape=(40, 52))
+    for cine, words in ((replace(base, frames=np.zeros_like(base.frames)), "constant"),
+                        (replace(base, frames=np.repeat(base.frames[:1], 10, axis=0)), "constant"),
+                        (make_cine(n_frames=10, shape=(20, 52)), "too small"),
+                        (make_cine(n_frames=5, shape=(40, 52)), "at least 8")):
+        with pytest.raises(CineError, match=words):
+            validate_cine(cine, "x.dcm")
+
+
+def test_broken_orientation_is_dropped_with_a_note():
+    cine = replace(make_cine(n_frames=10, shape=(40, 52)), orientation=np.array([1.0, 0, 0, 1.0, 0, 0]))
+    checked = validate_cine(cine, "x.dcm")
+    assert checked.orientation is None and checked.position_mm is None and "geometry ignored" in checked.notes[-1]
+
+
+def test_out_naming_a_file_is_one_clear_line(tmp_path):
+    from mvtrack.cli import app
+
+    existing = tmp_path / "results.txt"
+    existing.write_text("keep me")
+    outcome = CliRunner().invoke(app, ["analyze", str(REAL_SAMPLE), "--out", str(existing)])
+    assert outcome.exit_code == 2 and "names an existing file" in outcome.output
+    assert "Traceback" not in outcome.output and existing.read_text() == "keep me"
