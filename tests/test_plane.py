@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 
 import numpy as np
-import pytest
 
 from mvtrack.metrics import clinical_metrics
 from mvtrack.metrics.plane import fit_plane
@@ -94,7 +93,8 @@ def test_plane_csv_reads_back(tmp_path):
     result = {"mv_plane": {"times_s": [0.0, 0.5], "centre_mm": [[1.0, 2.0, 3.0], [1.5, 2.0, 2.0]],
                            "normal": [[0.0, 0.6, 0.8], [0.0, 0.8, 0.6]], "residual_mm": [1.2, 0.8]}}
     write_plane_csv(result, tmp_path / "mv_plane.csv")
-    rows = list(csv.DictReader(open(tmp_path / "mv_plane.csv")))
+    with open(tmp_path / "mv_plane.csv") as stream:
+        rows = list(csv.DictReader(stream))
     assert tuple(rows[0]) == PLANE_CSV_COLUMNS and len(rows) == 2
     assert float(rows[1]["trigger_time_ms"]) == 500.0 and float(rows[1]["normal_y"]) == 0.8
     write_plane_csv({"mv_plane": {"plane": None, "reason": "one view only"}}, tmp_path / "none.csv")

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import REAL_SAMPLE, make_cine
 from typer.testing import CliRunner
 
-from conftest import REAL_SAMPLE, make_cine
 from mvtrack.errors import CineError
 from mvtrack.io import read_cines
 from mvtrack.io.cine import validate_cine

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from scipy import ndimage
 
 from mvtrack.geometry.affine import apply_affine, translation, warp_frames
