@@ -175,3 +175,23 @@ def test_start_search_recovers_from_a_far_stage1_guess():
     assert searched.start_search["kept"] and searched.start_search["offset_mm"] == [-30.0, 0.0]
     assert np.abs(searched.points_px - truth).max() * spacing < 1.0
     np.testing.assert_array_equal(searched.passes[0], far_guess)  # stage 1 is still reported as it was
+
+
+def test_numbers_qc_does_not_stand_behind_are_withheld(tiny_model_dir, monkeypatch):
+    """A view both unsure and unconverged gives no metrics of its own; with no view passing QC the
+    study gives none either (null with the reason), while the curves and points stay for review."""
+    from mvtrack.pipeline import study as study_module
+    from mvtrack.pipeline.study import analyze_cines
+
+    subject = generate_subject(77, 0)
+    cines = [v.cine for v in subject.views.values()]
+    models = ModelSet(tiny_model_dir)
+    monkeypatch.setattr(study_module, "is_unreliable", lambda spread, change: True)
+    result = analyze_cines(cines, "s", models, stage2_passes=2, search=False).result
+    for metrics in (result["metrics"], *(v["metrics"] for v in result["views"].values())):
+        assert metrics["mapse_mm"] is None and metrics["e_prime_cm_s"] is None
+        assert "did not pass QC" in metrics["reasons"]["mapse_mm"]
+    assert len(result["displacement_mm"]) == len(result["times_s"]) and result["qc"]["needs_review"]
+    monkeypatch.setattr(study_module, "is_unreliable", lambda spread, change: bool(spread.shape[0] == len(cines[1].times_s)))
+    result = analyze_cines(cines, "s", models, stage2_passes=2, search=False).result
+    assert result["metrics"]["mapse_mm"] is not None and result["study_views"] == [cines[0].view]

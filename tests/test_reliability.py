@@ -80,3 +80,33 @@ def test_out_naming_a_file_is_one_clear_line(tmp_path):
     outcome = CliRunner().invoke(app, ["analyze", str(REAL_SAMPLE), "--out", str(existing)])
     assert outcome.exit_code == 2 and "names an existing file" in outcome.output
     assert "Traceback" not in outcome.output and existing.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("members", [
+    dict(frames=np.zeros((10, 40, 40, 2)), pixel_spacing_mm=[1.0, 1.0], times_s=np.arange(10) * 0.05),
+    dict(frames=np.array(["a", "b"]), pixel_spacing_mm=[1.0, 1.0], times_s=np.arange(2) * 0.05),
+    dict(frames=np.random.default_rng(0).random((10, 40, 40)), pixel_spacing_mm=["x", "y"], times_s=np.arange(10)),
+    dict(frames=np.random.default_rng(0).random((10, 40, 40)), pixel_spacing_mm=[1.0, 1.0], times_s=np.zeros((10, 2)),
+         rr_s=np.array([1.0, 2.0])),
+])
+def test_npz_members_of_the_wrong_type_or_shape_are_cine_errors(tmp_path, members):
+    from mvtrack.io.npz import read_npz_cine
+
+    path = tmp_path / "bad.npz"
+    np.savez(path, **members)
+    with pytest.raises(CineError, match="bad.npz"):
+        read_npz_cine(path, view="2CH")
+
+
+def test_a_garbage_nifti_time_unit_is_treated_as_unstated(tmp_path):
+    import nibabel as nib
+
+    from mvtrack.io.nifti import read_nifti_cine
+
+    frames = np.random.default_rng(0).random((40, 36, 1, 10)).astype(np.float32)
+    image = nib.Nifti1Image(frames, np.eye(4))
+    image.header.set_zooms((1.5, 1.5, 8.0, 40.0))
+    image.header["xyzt_units"] = 255  # no valid unit code
+    nib.save(image, str(tmp_path / "cine_2ch.nii.gz"))
+    cine = read_nifti_cine(tmp_path / "cine_2ch.nii.gz")
+    assert cine.times_s[1] == pytest.approx(0.04)  # a step above 5 is taken as ms

@@ -7,6 +7,7 @@ Coordinate convention (the one used everywhere in mvtrack): points are ``(x, y)`
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -137,6 +138,20 @@ def _is_orientation(values) -> bool:
         return False
     return bool(np.allclose(np.linalg.norm(orientation.reshape(2, 3), axis=1), 1, atol=0.02)
                 and abs(orientation[:3] @ orientation[3:]) < 0.02)
+
+
+@contextmanager
+def bad_values_are_cine_errors(path: object, kind: str):
+    """Inside, any exception but a CineError (a header value of the wrong type or shape, an odd unit
+    code, ...) becomes a CineError naming ``path``: a reader never raises anything else."""
+    from mvtrack.errors import CineError
+
+    try:
+        yield
+    except CineError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the bytes make a library raise
+        raise CineError(path, f"unusable {kind} ({exc.__class__.__name__}: {exc})") from None
 
 
 def rr_from_times(times_s: np.ndarray) -> float:

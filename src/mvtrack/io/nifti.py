@@ -13,7 +13,7 @@ import nibabel as nib
 import numpy as np
 
 from mvtrack.errors import CineError
-from mvtrack.io.cine import Cine, validate_cine
+from mvtrack.io.cine import Cine, bad_values_are_cine_errors, validate_cine
 from mvtrack.io.views import guess_view
 
 _TIME_TO_S = {"sec": 1.0, "msec": 1e-3, "usec": 1e-6}
@@ -26,6 +26,11 @@ def read_nifti_cine(path: Path | str, view: str | None = None) -> Cine:
     a step above 5 is taken as ms. The view comes from ``view`` or the file and folder names.
     """
     path = Path(path)
+    with bad_values_are_cine_errors(path, "NIfTI header or data"):
+        return _read_nifti_cine(path, view)
+
+
+def _read_nifti_cine(path: Path, view: str | None) -> Cine:
     try:
         image = nib.load(str(path))
         data = np.asarray(image.dataobj, dtype=np.float32)
@@ -40,7 +45,10 @@ def read_nifti_cine(path: Path | str, view: str | None = None) -> Cine:
         dt = float(zooms[3]) if len(zooms) > 3 else float(zooms[2])
     else:
         raise CineError(path, f"expected a 2D+t image (X, Y, T) or (X, Y, 1, T), got shape {data.shape}")
-    unit = header.get_xyzt_units()[1]
+    try:
+        unit = header.get_xyzt_units()[1]
+    except KeyError:  # a garbage xyzt_units byte: treat the unit as unstated
+        unit = "unknown"
     if unit in _TIME_TO_S:
         dt *= _TIME_TO_S[unit]
     elif dt > 5:

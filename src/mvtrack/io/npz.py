@@ -8,12 +8,19 @@ from pathlib import Path
 import numpy as np
 
 from mvtrack.errors import CineError
-from mvtrack.io.cine import Cine, rr_from_times, validate_cine
+from mvtrack.io.cine import Cine, bad_values_are_cine_errors, rr_from_times, validate_cine
 from mvtrack.io.views import guess_view
 
 
 def read_npz_cine(path: Path | str, view: str | None = None) -> Cine:
+    """Read a cine from ``.npz`` (see the module docstring); any member of the wrong type or shape is a
+    CineError naming the file."""
     path = Path(path)
+    with bad_values_are_cine_errors(path, ".npz member"):
+        return _read_npz_cine(path, view)
+
+
+def _read_npz_cine(path: Path, view: str | None) -> Cine:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
@@ -23,6 +30,8 @@ def read_npz_cine(path: Path | str, view: str | None = None) -> Cine:
         if key not in arrays:
             raise CineError(path, f"missing array {key!r} (needs frames, pixel_spacing_mm, times_s)")
     times_s = np.asarray(arrays["times_s"], dtype=np.float64)
+    if times_s.ndim != 1:
+        raise CineError(path, f"times_s must be one number per frame, got shape {times_s.shape}")
     stored_view = str(arrays["view"]) if "view" in arrays else ""
     if view:
         found_view, view_source = view.upper(), "forced by the user"

@@ -109,11 +109,23 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
                           extra={"series_selection": selection, "stage2_passes": stage2_passes, "start_search_enabled": search},
                           smooth_curves=not smooth, study_views=measured)
     flags += study_flags(result["metrics"], {v: result["views"][v]["metrics"] for v in result["views"]})
+    # Numbers QC does not stand behind are not shown: a wrong MAPSE in a cohort table is worse than none.
+    untrusted = "its tracking did not pass QC (stage 2 unsure and not converged): look at the overlay movie"
+    for view in unreliable:
+        result["views"][view]["metrics"] = withheld_metrics(result["views"][view]["metrics"], untrusted)
+    if set(unreliable) == set(views):
+        result["metrics"] = withheld_metrics(result["metrics"], f"no view passed QC; {untrusted}")
     result["mv_plane"], plane_flags = study_plane(chosen, {v: t.points_px for v, t in tracks.items()}, measured)
     flags += plane_flags
     result["rest_periods"] = study_rest_periods(result)
     result["qc"] = {"needs_review": bool(flags), "reasons": flags}
     return StudyResult(result, chosen, tracks, selection)
+
+
+def withheld_metrics(metrics: dict, reason: str) -> dict:
+    """The metrics dict with MAPSE, s', e', a' set to null and ``reason`` recorded for each."""
+    keys = ("mapse_mm", "s_prime_cm_s", "e_prime_cm_s", "a_prime_cm_s")
+    return {**metrics, **dict.fromkeys(keys), "reasons": {**metrics.get("reasons", {}), **dict.fromkeys(keys, reason)}}
 
 
 def long_axis_lines(cines: dict[str, Cine]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
