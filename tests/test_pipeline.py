@@ -195,3 +195,21 @@ def test_numbers_qc_does_not_stand_behind_are_withheld(tiny_model_dir, monkeypat
     monkeypatch.setattr(study_module, "is_unreliable", lambda spread, change: bool(spread.shape[0] == len(cines[1].times_s)))
     result = analyze_cines(cines, "s", models, stage2_passes=2, search=False).result
     assert result["metrics"]["mapse_mm"] is not None and result["study_views"] == [cines[0].view]
+
+
+def test_a_live_runs_staging_is_left_alone_and_a_dead_ones_removed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from mvtrack.pipeline.batch import _abandoned, _owner
+
+    live = tmp_path / f".s1.{_owner()}.abc"
+    live.mkdir()
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(finished.stdout)
+    dead = tmp_path / f".s1.{_owner().rsplit('-', 1)[0]}-{dead_pid}.xyz"
+    dead.mkdir()
+    other_host = tmp_path / f".s1.some_other_host-{os.getpid()}.q"
+    other_host.mkdir()
+    assert not _abandoned(live, "s1") and _abandoned(dead, "s1") and not _abandoned(other_host, "s1")

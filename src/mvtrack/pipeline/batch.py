@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+import socket
 import tempfile
 import time
 import traceback
@@ -138,10 +140,10 @@ def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies
         except MvtrackError:
             pass
     out_root.mkdir(parents=True, exist_ok=True)
-    for leftover in out_root.glob(f".{study.study_id}.*"):  # staging left by a killed run
-        if leftover.is_dir():
+    for leftover in out_root.glob(f".{study.study_id}.*"):
+        if leftover.is_dir() and _abandoned(leftover, study.study_id):  # staging of a killed run, never a live one's
             shutil.rmtree(leftover, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{study.study_id}.", dir=out_root))
+    staging = Path(tempfile.mkdtemp(prefix=f".{study.study_id}.{_owner()}.", dir=out_root))
     try:
         study_result = analyze(study)
         write_study_outputs(study_result, staging, movies, plane_csv)
@@ -153,9 +155,12 @@ def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies
         shutil.rmtree(staging, ignore_errors=True)
         _record_error(final, study, f"unexpected error: {error.__class__.__name__}: {error}", traceback.format_exc())
         return "failed"
+    except BaseException:  # interrupted (Ctrl-C): leave nothing behind, then stop
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     backup = None
     if final.exists():
-        backup = out_root / f".{study.study_id}.old-{time.time_ns()}"
+        backup = out_root / f".{study.study_id}.{_owner()}.old-{time.time_ns()}"
         final.rename(backup)
     staging.chmod(0o755)  # mkdtemp makes it private
     staging.rename(final)
@@ -163,6 +168,30 @@ def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies
         shutil.rmtree(backup, ignore_errors=True)
     shutil.rmtree(out_root / f"{study.study_id}.error", ignore_errors=True)  # an earlier failure's record
     return "done"
+
+
+def _owner() -> str:
+    """host-pid of this process, in staging names, so that concurrent runs on one --out (several
+    processes or machines) clean up only what a dead process of their own host left behind."""
+    return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
+
+
+def _abandoned(folder: Path, study_id: str) -> bool:
+    """A staging folder ``.<study>.<host>-<pid>.*`` whose owner process on this host is gone (or of an
+    unknown owner and older than a day); folders of other hosts are left to them."""
+    owner = folder.name[len(study_id) + 2:].split(".")[0]
+    host, _, pid = owner.rpartition("-")
+    if not pid.isdigit():
+        return time.time() - folder.stat().st_mtime > 86400
+    if host != socket.gethostname().replace(".", "_"):
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 def _record_error(final: Path, study: Study, message: str, trace: str | None) -> None:
