@@ -44,11 +44,13 @@ def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str]]:
         why = f"view from {best.view_source}"
         if len(candidates) > 1:
             why += f"; chosen among {len(candidates)} {view} series for having the most frames ({best.n_frames})"
-        log.append(f"{view}: series {best.series_uid or best.series_description or best.source_paths[0]} ({why})")
+        name = best.series_uid or best.series_description or (best.source_paths[0] if best.source_paths else "(unnamed)")
+        log.append(f"{view}: series {name} ({why})")
     skipped = [c for c in cines if c.view not in chosen or chosen[c.view] is not c]
     for cine in skipped:
         reason = "not a 2CH/4CH long-axis view" if cine.view not in ("2CH", "4CH") else "another series was chosen"
-        log.append(f"skipped {cine.series_description or cine.series_uid or cine.source_paths[0]}: {reason}")
+        name = cine.series_description or cine.series_uid or (cine.source_paths[0] if cine.source_paths else "(unnamed)")
+        log.append(f"skipped {name}: {reason}")
     return chosen, log
 
 
@@ -110,11 +112,13 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
                           smooth_curves=not smooth, study_views=measured)
     flags += study_flags(result["metrics"], {v: result["views"][v]["metrics"] for v in result["views"]})
     # Numbers QC does not stand behind are not shown: a wrong MAPSE in a cohort table is worse than none.
-    untrusted = "its tracking did not pass QC (stage 2 unsure and not converged): look at the overlay movie"
     for view in unreliable:
-        result["views"][view]["metrics"] = withheld_metrics(result["views"][view]["metrics"], untrusted)
+        result["views"][view]["metrics"] = withheld_metrics(
+            result["views"][view]["metrics"],
+            "this view's tracking did not pass QC (stage 2 unsure and not converged): look at the overlay movie")
     if set(unreliable) == set(views):
-        result["metrics"] = withheld_metrics(result["metrics"], f"no view passed QC; {untrusted}")
+        result["metrics"] = withheld_metrics(
+            result["metrics"], "no view's tracking passed QC (stage 2 unsure and not converged): look at the overlay movies")
     result["mv_plane"], plane_flags = study_plane(chosen, {v: t.points_px for v, t in tracks.items()}, measured)
     flags += plane_flags
     result["rest_periods"] = study_rest_periods(result)
