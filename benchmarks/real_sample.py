@@ -27,6 +27,22 @@ BY_EYE_PX = {"2CH": [(94.0, 90.0), (89.0, 113.0)], "4CH": [(95.0, 104.0), (82.0,
 NORMAL_RANGES = {"mapse_mm": (10, 18), "s_prime_cm_s": (5, 12), "e_prime_cm_s": (6, 16), "a_prime_cm_s": (4, 14)}
 
 
+def show_points(ax, frame, points_px, centre_px, half_px, title: str, marked_px=None) -> None:
+    """One zoomed frame: the tracked MV line (first-named point red, second cyan) and, if given,
+    other points (reference or by eye) as green circles; a window of 2 * half_px around centre_px."""
+    ax.imshow(frame, cmap="gray", vmin=np.percentile(frame, 1), vmax=np.percentile(frame, 99.5))
+    if marked_px is not None:
+        marked = np.asarray(marked_px)
+        ax.plot(marked[:, 0], marked[:, 1], "o", mfc="none", mec="#40ff40", ms=8, mew=1.2)
+    ax.plot(points_px[:, 0], points_px[:, 1], "-", color="#ffd400", lw=0.8)
+    ax.plot(*points_px[0], "+", color="#ff3030", ms=9, mew=1.5)
+    ax.plot(*points_px[1], "+", color="#30d0ff", ms=9, mew=1.5)
+    ax.set_xlim(centre_px[0] - half_px, centre_px[0] + half_px)
+    ax.set_ylim(centre_px[1] + half_px, centre_px[1] - half_px)
+    ax.set_title(title, fontsize=7)
+    ax.axis("off")
+
+
 def draw(study, path: Path, frames=(0, 4, 8, 12, 16, 24)) -> None:
     import matplotlib
 
@@ -40,20 +56,8 @@ def draw(study, path: Path, frames=(0, 4, 8, 12, 16, 24)) -> None:
         centre = np.median(track.points_px.mean(1), axis=0)
         half = 40.0 / cine.pixel_spacing_mm[0]
         for col, t in enumerate(frames):
-            ax = axes[row, col]
-            frame = cine.frames[t]
-            ax.imshow(frame, cmap="gray", vmin=np.percentile(frame, 1), vmax=np.percentile(frame, 99.5))
-            p = track.points_px[t]
-            ax.plot(p[:, 0], p[:, 1], "-", color="#ffd400", lw=1)
-            ax.plot(*p[0], "+", color="#ff3030", ms=9, mew=1.5)
-            ax.plot(*p[1], "+", color="#30d0ff", ms=9, mew=1.5)
-            if t == BY_EYE_FRAME:
-                eye = np.array(BY_EYE_PX[view])
-                ax.plot(eye[:, 0], eye[:, 1], "o", mfc="none", mec="#60ff60", ms=7)
-            ax.set_xlim(centre[0] - half, centre[0] + half)
-            ax.set_ylim(centre[1] + half, centre[1] - half)
-            ax.set_title(f"{view} frame {t}", fontsize=8)
-            ax.axis("off")
+            show_points(axes[row, col], cine.frames[t], track.points_px[t], centre, half, f"{view} frame {t}",
+                        BY_EYE_PX[view] if t == BY_EYE_FRAME else None)
     fig.suptitle("real sample: first-named point red (2CH anterior, 4CH lateral), second cyan; "
                  "green circles at frame 8: placed by eye", fontsize=8)
     fig.tight_layout()

@@ -131,6 +131,8 @@ def draw(kept: dict, path: Path, n_frames: int = 6) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from real_sample import show_points
+
     from mvtrack.evaluate.reference import score_view
 
     rows = [(name, view, reference, study) for name, (reference, study) in kept.items() for view in sorted(study.tracks)]
@@ -143,18 +145,8 @@ def draw(kept: dict, path: Path, n_frames: int = 6) -> None:
         centre = np.median(truth.mean(1), axis=0)
         half = 35.0 / cine.pixel_spacing_mm[0]
         for col, t in enumerate(np.linspace(0, cine.n_frames - 1, n_frames).round().astype(int)):
-            ax = axes[row, col]
-            frame = cine.frames[t]
-            ax.imshow(frame, cmap="gray", vmin=np.percentile(frame, 1), vmax=np.percentile(frame, 99.5))
-            ax.plot(truth[t, :, 0], truth[t, :, 1], "o", mfc="none", mec="#40ff40", ms=8, mew=1.2)
-            p = tracked[t]
-            ax.plot(p[:, 0], p[:, 1], "-", color="#ffd400", lw=0.8)
-            ax.plot(*p[0], "+", color="#ff3030", ms=9, mew=1.5)
-            ax.plot(*p[1], "+", color="#30d0ff", ms=9, mew=1.5)
-            ax.set_xlim(centre[0] - half, centre[0] + half)
-            ax.set_ylim(centre[1] + half, centre[1] - half)
-            ax.set_title(f"{name} {view} f{t}: {errors[t].mean():.1f} mm", fontsize=7)
-            ax.axis("off")
+            show_points(axes[row, col], cine.frames[t], tracked[t], centre, half,
+                        f"{name} {view} f{t}: {errors[t].mean():.1f} mm", truth[t])
     fig.suptitle("real scans: reference points green circles; mvtrack first-named point red, second cyan "
                  "(70 mm wide windows around the reference valve; title: mean point error of the frame)", fontsize=8)
     fig.tight_layout()
