@@ -76,8 +76,7 @@ def sample_flow_along(flows: np.ndarray, track_px: np.ndarray) -> np.ndarray:
 def main() -> None:
     import argparse
 
-    from mvtrack.evaluate.reference import load_reference, reference_series_paths, score_view
-    from mvtrack.io import read_cines
+    from mvtrack.evaluate.reference import load_reference, reference_cines, reference_studies, score_view
     from mvtrack.models.store import ModelSet
     from mvtrack.pipeline.track import refine_over_time, track_cine
     from mvtrack.synth.generator import generate_subject
@@ -88,10 +87,10 @@ def main() -> None:
     args = parser.parse_args()
     repo = __import__("pathlib").Path(__file__).resolve().parents[1]
     cases = []
-    for folder in sorted(p.parent for p in (repo / "data").glob("*/annotations.json")):
+    for folder in reference_studies(repo / "data"):
         reference = load_reference(folder)
-        for view, path in reference_series_paths(folder, reference).items():
-            cases.append((f"real {folder.name} {view}", read_cines([path])[0], reference["views"][view]))
+        for view, cine in reference_cines(folder, reference).items():
+            cases.append((f"real {folder.name} {view}", cine, reference["views"][view]))
     for index in range(args.subjects):
         for view, v in generate_subject(9001, index).views.items():
             cases.append((f"synthetic {index} {view}", v.cine, {"points_px": v.points_px, "times_s": v.cine.times_s,

@@ -34,10 +34,6 @@ CONFIGS = {  # name: (stage-2 passes, start search)
 }
 
 
-def reference_studies(root: Path = REPO / "data") -> list[Path]:
-    return sorted(p.parent for p in root.glob("*/annotations.json"))
-
-
 def run_reference_study(folder: Path, models, passes: int, search: bool):
     from mvtrack.evaluate.reference import load_reference, reference_series_paths
     from mvtrack.pipeline.study import analyze_study
@@ -63,10 +59,10 @@ def fmt(value, spec=".1f"):
 
 
 def reference_rows(models) -> tuple[list[str], dict]:
-    from mvtrack.evaluate.reference import reference_metrics, score_view
+    from mvtrack.evaluate.reference import reference_metrics, reference_studies, score_view
 
     rows, kept = [], {}
-    for folder in reference_studies():
+    for folder in reference_studies(REPO / "data"):
         for config, (passes, search) in CONFIGS.items():
             reference, study, seconds = run_reference_study(folder, models, passes, search)
             if config == "default":

@@ -40,14 +40,13 @@ def synthetic_cases(n_subjects: int) -> list[tuple]:
 
 
 def real_cases() -> list[tuple]:
-    from mvtrack.evaluate.reference import load_reference, reference_series_paths
-    from mvtrack.io import read_cines
+    from mvtrack.evaluate.reference import load_reference, reference_cines, reference_studies
     from mvtrack.pipeline.study import long_axis_lines
 
     cases = []
-    for folder in sorted(p.parent for p in (REPO / "data").glob("*/annotations.json")):
+    for folder in reference_studies(REPO / "data"):
         reference = load_reference(folder)
-        cines = {view: read_cines([path])[0] for view, path in reference_series_paths(folder, reference).items()}
+        cines = reference_cines(folder, reference)
         lines = long_axis_lines(cines)
         cases += [(cine, np.asarray(reference["views"][view]["points_px"]), lines.get(view), reference["views"][view])
                   for view, cine in cines.items()]

@@ -24,6 +24,11 @@ from mvtrack.evaluate.points import (
 from mvtrack.metrics import clinical_metrics, displacement_mm
 
 
+def reference_studies(root: Path | str) -> list[Path]:
+    """The study folders directly under ``root`` that hold an ``annotations.json``, sorted."""
+    return sorted(path.parent for path in Path(root).glob("*/annotations.json"))
+
+
 def load_reference(study_dir: Path | str) -> dict:
     """The ``annotations.json`` of a reference study folder."""
     path = Path(study_dir) / "annotations.json"
@@ -37,6 +42,13 @@ def reference_series_paths(study_dir: Path | str, reference: dict, views=("2CH",
     """{view: series folder} for the reference views that name the series they were drawn on."""
     return {view: Path(study_dir) / entry["series_folder"] for view, entry in reference["views"].items()
             if view in views and entry.get("series_folder")}
+
+
+def reference_cines(study_dir: Path | str, reference: dict, views=("2CH", "4CH")) -> dict:
+    """{view: Cine} read from the series each reference view was drawn on."""
+    from mvtrack.io import read_cines
+
+    return {view: read_cines([path])[0] for view, path in reference_series_paths(study_dir, reference, views).items()}
 
 
 def reference_metrics(ref_view: dict) -> dict:

@@ -55,9 +55,3 @@ def plane_intersection(orientation_a: np.ndarray, position_a_mm: np.ndarray, ori
     b = np.array([n_a @ position_a_mm, n_b @ position_b_mm, direction @ (np.asarray(position_a_mm) + position_b_mm) / 2])
     return np.linalg.solve(a, b), direction
 
-
-def distance_to_line_px(points_px: np.ndarray, line_point_px: np.ndarray, line_direction_px: np.ndarray) -> np.ndarray:
-    """(...,) distance (pixels) of (..., 2) points from a 2D line through a point with a direction."""
-    direction = np.asarray(line_direction_px, dtype=float) / np.linalg.norm(line_direction_px)
-    relative = np.asarray(points_px, dtype=float) - line_point_px
-    return np.abs(relative[..., 0] * direction[1] - relative[..., 1] * direction[0])

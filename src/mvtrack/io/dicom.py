@@ -15,7 +15,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from mvtrack.errors import CineError
-from mvtrack.io.cine import Cine, rr_from_times, validate_cine
+from mvtrack.io.cine import Cine, bad_values_are_cine_errors, rr_from_times, validate_cine
 from mvtrack.io.views import guess_view
 
 ENHANCED_MR_SOP = "1.2.840.10008.5.1.4.1.1.4.1"
@@ -135,7 +135,7 @@ def _frames_of(ds, path: str) -> list[_Frame]:
         raise
     except Exception as exc:  # pixel decoding errors come in many types
         raise CineError(path, f"cannot decode pixel data ({exc.__class__.__name__}: {exc})") from None
-    try:
+    with bad_values_are_cine_errors(path, "header value"):  # header values of odd VRs or types
         return [
             _Frame(
                 pixels=_rescale(pixels, ds.get("RescaleSlope"), ds.get("RescaleIntercept")),
@@ -146,8 +146,6 @@ def _frames_of(ds, path: str) -> list[_Frame]:
                 path=path,
             )
         ]
-    except Exception as exc:  # header values of odd VRs or types
-        raise CineError(path, f"unusable header value ({exc.__class__.__name__}: {exc})") from None
 
 
 def _list_files(paths: list[Path]) -> tuple[list[Path], bool]:

@@ -170,10 +170,14 @@ def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies
     return "done"
 
 
+def _host() -> str:
+    return socket.gethostname().replace(".", "_")  # no dots: they separate the parts of a staging name
+
+
 def _owner() -> str:
     """host-pid of this process, in staging names, so that concurrent runs on one --out (several
     processes or machines) clean up only what a dead process of their own host left behind."""
-    return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
+    return f"{_host()}-{os.getpid()}"
 
 
 def _abandoned(folder: Path, study_id: str) -> bool:
@@ -183,7 +187,7 @@ def _abandoned(folder: Path, study_id: str) -> bool:
     host, _, pid = owner.rpartition("-")
     if not pid.isdigit():
         return time.time() - folder.stat().st_mtime > 86400
-    if host != socket.gethostname().replace(".", "_"):
+    if host != _host():
         return False
     try:
         os.kill(int(pid), 0)

@@ -11,7 +11,7 @@ import numpy as np
 from mvtrack import __version__
 from mvtrack.errors import AnalysisError
 from mvtrack.io import POINT_NAMES, Cine, read_cines
-from mvtrack.pipeline.plane import patient_points, study_plane, study_rest_periods
+from mvtrack.pipeline.plane import has_geometry, patient_points, study_plane, study_rest_periods
 from mvtrack.pipeline.qc import is_unreliable, study_flags, view_flags
 from mvtrack.pipeline.track import DEFAULT_STAGE2_PASSES, Track, track_cine
 from mvtrack.results import ViewTrack, build_result
@@ -140,10 +140,10 @@ def long_axis_lines(cines: dict[str, Cine]) -> dict[str, tuple[np.ndarray, np.nd
 
     lines = {}
     for view, cine in cines.items():
-        if cine.orientation is None or cine.position_mm is None:
+        if not has_geometry(cine):
             continue
         for other_view, other in cines.items():
-            if other_view == view or other.orientation is None or other.position_mm is None:
+            if other_view == view or not has_geometry(other):
                 continue
             found = plane_intersection(cine.orientation, cine.position_mm, other.orientation, other.position_mm)
             if found is None:
