@@ -14,9 +14,13 @@ LEGACY_MULTIFRAME = Path(__file__).resolve().parent / "data" / "legacy-multifram
 
 
 def make_cine(n_frames: int = 10, shape=(40, 52), spacing=(1.5, 1.7), seed: int = 0, view: str = "2CH") -> Cine:
-    """A small random cine whose frame t holds the value t in its top-left pixel (to check order)."""
+    """A small random cine (smooth random blobs, so that it looks like an image to the reader's checks)
+    whose frame t holds the value 10 t in its top-left pixel (to check order)."""
+    from scipy import ndimage
+
     rng = np.random.default_rng(seed)
-    frames = rng.uniform(0, 500, size=(n_frames, *shape)).astype(np.float32)
+    noise = rng.uniform(0, 500, size=(n_frames, *shape))
+    frames = ((ndimage.gaussian_filter(noise, (0, 1.5, 1.5)) - 250) * 6 + 250).clip(0, 500).astype(np.float32)
     frames[:, 0, 0] = np.arange(n_frames) * 10
     times = np.arange(n_frames) * 0.04
     return Cine(frames=frames, pixel_spacing_mm=spacing, times_s=times, rr_s=n_frames * 0.04, view=view,

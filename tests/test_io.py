@@ -87,8 +87,8 @@ def test_view_can_be_forced(tmp_path):
 @pytest.mark.parametrize("shape4d", [True, False])
 def test_nifti_maps_axes_and_anisotropic_spacing_to_row_col(tmp_path, shape4d):
     rows, cols, n = 36, 44, 10
-    frames = np.zeros((n, rows, cols), np.float32)
-    frames[:, 3, 40] = 100  # a dot at row 3, column 40
+    frames = np.broadcast_to(np.add.outer(np.arange(rows), np.arange(cols)), (n, rows, cols)).astype(np.float32)
+    frames[:, 3, 40] = 1000  # a dot at row 3, column 40, on a smooth ramp
     frames[:, 20, 20] = np.arange(n)  # something that changes over time
     data = np.transpose(frames, (2, 1, 0))  # (X=cols, Y=rows, T)
     if shape4d:
@@ -102,7 +102,7 @@ def test_nifti_maps_axes_and_anisotropic_spacing_to_row_col(tmp_path, shape4d):
     cine = read_nifti_cine(path)
     assert cine.shape == (rows, cols)
     assert cine.pixel_spacing_mm == pytest.approx((2.1, 1.2))  # (row, col)
-    assert cine.frames[0, 3, 40] == 100
+    assert cine.frames[0, 3, 40] == 1000
     np.testing.assert_allclose(cine.times_s, np.arange(n) * 0.04)
     assert cine.view == "4CH"
 

@@ -75,7 +75,7 @@ def test_cli_broken_study_writes_error_json_and_fails(tiny_model_dir, tmp_path):
     result = runner.invoke(app, ["analyze", str(broken), "--out", str(out), "--model", str(tiny_model_dir)])
     assert result.exit_code != 0
     error = json.loads((out / "broken_study" / "error.json").read_text())
-    assert "no DICOM images" in error["error"]
+    assert "IM0001.dcm: not a readable DICOM file" in error["error"]
     assert "Traceback" not in result.output
 
 

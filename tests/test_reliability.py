@@ -15,12 +15,15 @@ from mvtrack.io import read_cines
 from mvtrack.io.cine import validate_cine
 
 
-def test_a_corrupt_file_in_a_series_is_left_out_with_a_note(tmp_path):
+def test_a_corrupt_file_in_a_series_refuses_it_unless_skip_unreadable(tmp_path):
     folder = tmp_path / "2ch"
     shutil.copytree(REAL_SAMPLE / "2ch", folder)
     victim = sorted(folder.glob("*.dcm"))[5]
     victim.write_bytes(b"\0" * 128 + b"DICM" + np.random.default_rng(0).bytes(4000))
-    (cine,) = read_cines([folder])
+    with pytest.raises(CineError, match="--skip-unreadable") as refused:
+        read_cines([folder])
+    assert str(victim) in str(refused.value)
+    (cine,) = read_cines([folder], skip_unreadable=True)
     assert cine.n_frames == 29
     assert any("could not be read" in note and victim.name in note for note in cine.notes)
 
@@ -103,10 +106,57 @@ def test_a_garbage_nifti_time_unit_is_treated_as_unstated(tmp_path):
 
     from mvtrack.io.nifti import read_nifti_cine
 
-    frames = np.random.default_rng(0).random((40, 36, 1, 10)).astype(np.float32)
+    frames = np.random.default_rng(0).random((40, 36, 1, 10)).cumsum(0).cumsum(1).astype(np.float32)
     image = nib.Nifti1Image(frames, np.eye(4))
     image.header.set_zooms((1.5, 1.5, 8.0, 40.0))
     image.header["xyzt_units"] = 255  # no valid unit code
     nib.save(image, str(tmp_path / "cine_2ch.nii.gz"))
     cine = read_nifti_cine(tmp_path / "cine_2ch.nii.gz")
     assert cine.times_s[1] == pytest.approx(0.04)  # a step above 5 is taken as ms
+
+
+def _analyze(args):
+    from mvtrack.cli import app
+
+    return CliRunner().invoke(app, ["analyze", *map(str, args), "--no-movies", "--no-search", "--passes", "1"])
+
+
+def test_a_force_rerun_on_damaged_input_keeps_the_good_result(tmp_path):
+    study, out = tmp_path / "patient", tmp_path / "out"
+    shutil.copytree(REAL_SAMPLE, study)
+    assert _analyze([study, "--out", out]).exit_code == 0
+    good = (out / "patient" / "results.json").read_bytes()
+
+    victim = sorted((study / "2ch").glob("*.dcm"))[7]
+    victim.write_bytes(np.random.default_rng(5).bytes(9000))  # one file replaced by garbage
+    outcome = _analyze([study, "--out", out, "--force"])
+    assert outcome.exit_code == 1 and victim.name in outcome.output and "Traceback" not in outcome.output
+    assert (out / "patient" / "results.json").read_bytes() == good
+    assert victim.name in (out / "patient.error" / "error.json").read_text()
+
+    shutil.rmtree(study / "2ch")  # a degraded study: one view fewer than the kept result
+    outcome = _analyze([study, "--out", out, "--force"])
+    assert outcome.exit_code == 1 and "earlier result was kept" in outcome.output
+    assert (out / "patient" / "results.json").read_bytes() == good
+
+
+@pytest.mark.parametrize("pixels,words", [("noise", "no image structure"), ("black", "constant"), ("ct", "CT series")])
+def test_noise_black_or_ct_series_give_no_numbers(tmp_path, pixels, words):
+    import pydicom
+
+    study, out = tmp_path / "patient", tmp_path / "out"
+    shutil.copytree(REAL_SAMPLE / "2ch", study / "2ch")
+    for index, path in enumerate(sorted((study / "2ch").glob("*.dcm"))):
+        ds = pydicom.dcmread(path)
+        if pixels == "ct":
+            ds.Modality = "CT"
+        else:
+            shape = (ds.Rows, ds.Columns)
+            values = np.random.default_rng(index).integers(0, 1000, shape) if pixels == "noise" else np.zeros(shape)
+            ds.PixelData = values.astype(np.uint16).tobytes()
+        ds.save_as(path)
+    outcome = _analyze([study, "--out", out])
+    assert outcome.exit_code == 1 and words in outcome.output and "Traceback" not in outcome.output
+    lines = [line for line in outcome.output.splitlines() if line.strip()]
+    assert len(lines) == 2 and words in lines[0]  # the failure line and the tally
+    assert not (out / "patient" / "results.json").exists()

@@ -41,6 +41,10 @@ def _writable_folder(out: Path) -> None:
         raise MvtrackError(f"{out}: cannot write the results there ({error.strerror or error.__class__.__name__})") from None
 
 
+SKIP_UNREADABLE_HELP = ("Analyse a series although a DICOM image file beside it cannot be read (the result notes "
+                        "it); by default such a file refuses the study.")
+
+
 def _fail(error: Exception) -> None:
     typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
@@ -51,12 +55,13 @@ def info(
     paths: list[Path] = typer.Argument(..., help="Study or series folders, DICOM, NIfTI or .npz files."),
     view: Optional[str] = typer.Option(None, help="Force the view of every cine: 2CH or 4CH."),
     pixel_spacing: Optional[float] = typer.Option(None, help="Pixel spacing in mm for DICOM without PixelSpacing."),
+    skip_unreadable: bool = typer.Option(False, help=SKIP_UNREADABLE_HELP),
 ) -> None:
     """List the cines found: frames, size, pixel spacing, RR, view and how the view was found."""
     from mvtrack.io import read_cines
 
     try:
-        cines = read_cines(paths, view=view, pixel_spacing_mm=pixel_spacing)
+        cines = read_cines(paths, view=view, pixel_spacing_mm=pixel_spacing, skip_unreadable=skip_unreadable)
     except MvtrackError as error:
         _fail(error)
     for cine in cines:
@@ -102,6 +107,7 @@ def analyze(
     search: bool = typer.Option(True, help="Search for a better stage-2 start when stage 2 does not settle from stage 1."),
     plane_csv: bool = typer.Option(False, help="Also write mv_plane.csv: the MV plane per phase (centre, normal) in "
                                                "patient coordinates, for slice-following."),
+    skip_unreadable: bool = typer.Option(False, help=SKIP_UNREADABLE_HELP),
 ) -> None:
     """Track the MV points in every frame, compute MAPSE and s', e', a', and write a report per study."""
     from rich.progress import Progress
@@ -126,7 +132,7 @@ def analyze(
             outcome = run_study(
                 study, out,
                 lambda s: analyze_study(s.paths, view=view, stage2_passes=passes, study_id=s.study_id, models=models,
-                                        search=search),
+                                        search=search, skip_unreadable=skip_unreadable),
                 force=force, movies=movies, plane_csv=plane_csv)
             status[study.study_id] = outcome
             if outcome == "failed":
@@ -277,7 +283,7 @@ def demo(out: Path = typer.Option(Path("demo_out"), help="Where the demo writes 
     sample = Path(str(files("mvtrack") / "data" / "mvnet-sample"))
     typer.echo(f"Built-in study: {sample} (real Siemens 1.5 T cines, 2CH and 4CH; no annotations)")
     analyze(paths=[sample], out=out, view=None, model=None, passes=3, batch=False, force=True, movies=True,
-            threads=None, search=True)
+            threads=None, search=True, plane_csv=False, skip_unreadable=False)
 
 
 def main() -> None:  # pragma: no cover - entry point used by `python -m mvtrack`

@@ -13,8 +13,9 @@ class CineError(MvtrackError):
 
     def __init__(self, path: object, problem: str):
         self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        # Header bytes can hold anything; the message stays one printable line.
+        self.problem = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(problem))
+        super().__init__(f"{self.path}: {self.problem}")
 
 
 class ModelError(MvtrackError):

@@ -21,7 +21,8 @@ def _is_nifti(path: Path) -> bool:
 
 
 def read_cines(
-    paths: Path | str | list, view: str | None = None, pixel_spacing_mm: float | None = None
+    paths: Path | str | list, view: str | None = None, pixel_spacing_mm: float | None = None,
+    skip_unreadable: bool = False,
 ) -> list[Cine]:
     """Read all cines under ``paths`` (folders, DICOM files, NIfTI files or .npz files).
 
@@ -29,6 +30,8 @@ def read_cines(
         paths: one path or a list of them.
         view: "2CH" or "4CH" to force the view of every cine read.
         pixel_spacing_mm: spacing for DICOM files that lack PixelSpacing.
+        skip_unreadable: analyse the rest when a DICOM image file cannot be read (see
+            :func:`read_dicom_cines`); by default such a file refuses the read.
     """
     paths = [Path(p) for p in (paths if isinstance(paths, (list, tuple)) else [paths])]
     cines: list[Cine] = []
@@ -45,7 +48,7 @@ def read_cines(
         else:
             dicom_paths.append(path)
     if dicom_paths:
-        cines.extend(read_dicom_cines(dicom_paths, pixel_spacing_mm))
+        cines.extend(read_dicom_cines(dicom_paths, pixel_spacing_mm, skip_unreadable))
     if view:
         cines = [c.with_view(view) for c in cines]
     return cines

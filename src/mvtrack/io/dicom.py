@@ -7,7 +7,7 @@ and frames are ordered by TriggerTime, never by file name or InstanceNumber.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +15,36 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from mvtrack.errors import CineError
-from mvtrack.io.cine import Cine, bad_values_are_cine_errors, rr_from_times, validate_cine
+from mvtrack.io.cine import Cine, bad_values_are_cine_errors, describe_exception, rr_from_times, validate_cine
 from mvtrack.io.views import guess_view
 
 ENHANCED_MR_SOP = "1.2.840.10008.5.1.4.1.1.4.1"
+DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
+#: Names that are never images, whatever their suffix (what exports and data sets put beside them).
+NOT_IMAGE_NAMES = frozenset({"LICENSE", "LICENCE", "README", "COPYING", "NOTICE", "AUTHORS", "DICOMDIR", "VERSION"})
+#: Start of the reader note that says a series of the study was not used.
+LEFT_OUT_SERIES = "series left out"
+
+
+#: SOP classes of DICOM objects that hold no image: structured reports, presentation states, key
+#: objects, raw data and registrations, encapsulated documents, RT objects, the DICOMDIR.
+NON_IMAGE_SOP_CLASSES = ("1.2.840.10008.5.1.4.1.1.88", "1.2.840.10008.5.1.4.1.1.11", "1.2.840.10008.5.1.4.1.1.66",
+                         "1.2.840.10008.5.1.4.1.1.104", "1.2.840.10008.5.1.4.1.1.481", "1.2.840.10008.1.3.10")
+
+
+def _is_non_image_object(ds) -> bool:
+    try:
+        sop_class = str(ds.get("SOPClassUID") or ds.file_meta.get("MediaStorageSOPClassUID") or "")
+    except Exception:  # noqa: BLE001 - an undecodable UID
+        return False
+    return any(sop_class == prefix or sop_class.startswith(prefix + ".") for prefix in NON_IMAGE_SOP_CLASSES)
+
+
+def may_be_dicom_image(path: Path) -> bool:
+    """Whether a file in a study folder should hold a DICOM image: a DICOM suffix, no suffix or a
+    numeric one (scanners export ``IM0001`` or UID-named files), and not a licence or read-me."""
+    suffix = path.suffix.lower()
+    return (suffix in DICOM_SUFFIXES or suffix == "" or suffix[1:].isdigit()) and path.name.upper() not in NOT_IMAGE_NAMES
 
 
 @dataclass
@@ -134,7 +160,7 @@ def _frames_of(ds, path: str) -> list[_Frame]:
     except CineError:
         raise
     except Exception as exc:  # pixel decoding errors come in many types
-        raise CineError(path, f"cannot decode pixel data ({exc.__class__.__name__}: {exc})") from None
+        raise CineError(path, f"cannot decode pixel data ({describe_exception(exc)})") from None
     with bad_values_are_cine_errors(path, "header value"):  # header values of odd VRs or types
         return [
             _Frame(
@@ -165,21 +191,27 @@ def _list_files(paths: list[Path]) -> tuple[list[Path], bool]:
 
 def _plane_key(frame: _Frame) -> tuple:
     """Frames of one cine share one plane; a series with several slices splits on this key."""
-    if frame.position is None or frame.orientation is None:
+    if frame.position is None or frame.orientation is None or not np.isfinite([*frame.position, *frame.orientation]).all():
         return ()
     return tuple(np.round(frame.position, 1)) + tuple(np.round(frame.orientation, 3))
 
 
-def read_dicom_cines(paths: list[Path] | Path, pixel_spacing_mm: float | None = None) -> list[Cine]:
+def read_dicom_cines(paths: list[Path] | Path, pixel_spacing_mm: float | None = None,
+                     skip_unreadable: bool = False) -> list[Cine]:
     """Read every cine (one per series and plane) found in DICOM files or folders.
 
     Args:
         paths: folders (searched recursively) and/or DICOM files.
         pixel_spacing_mm: isotropic spacing to use where PixelSpacing is absent (legacy files);
             without it such files are refused.
+        skip_unreadable: analyse what can be read when an image file of a folder cannot be (each cine
+            beside it gets a note); by default such a file refuses the read, since its frames would
+            be missing from a cine without a word.
 
     Returns:
         Cines sorted by view, series description and UID; each with frames in TriggerTime order.
+        A series that cannot be a cine (another modality, one frame, no trigger times, ...) is left
+        out with a note on the others, unless no series is left.
 
     Raises:
         CineError: naming the file or folder and the problem.
@@ -188,52 +220,79 @@ def read_dicom_cines(paths: list[Path] | Path, pixel_spacing_mm: float | None = 
     files, explicit = _list_files(paths)
     groups: dict[tuple, list[_Frame]] = defaultdict(list)
     headers: dict[tuple, pydicom.Dataset] = {}
-    skipped: dict[str, list[str]] = defaultdict(list)  # folder -> "file: problem" of files left out
+    unreadable: list[CineError] = []  # image files of a folder that could not be used
     for file in files:
         try:
             ds = pydicom.dcmread(file)
             if "PixelData" not in ds:
-                if "SOPClassUID" not in ds and not explicit:  # not a report or a DICOMDIR: a damaged image
-                    skipped[str(file.parent)].append(f"{file.name}: no pixel data and no SOP class (damaged?)")
+                # Reports, presentation states and DICOMDIRs come without pixels; any other file
+                # without them is a damaged (e.g. cut short) image.
+                if not _is_non_image_object(ds) and not explicit:
+                    unreadable.append(CineError(file, "no pixel data in an image file (cut short or damaged?)"))
                 continue
             found = [(str(ds.get("SeriesInstanceUID", "")), frame) for frame in _frames_of(ds, str(file))]
             keys = [(uid, _plane_key(frame)) for uid, frame in found]
         except InvalidDicomError:
             if explicit:
                 raise CineError(file, "unreadable DICOM file (not DICOM)") from None
-            if file.suffix.lower() in (".dcm", ".dicom", ".ima"):  # meant to be one: say it was left out
-                skipped[str(file.parent)].append(f"{file.name}: not a readable DICOM file")
-            continue  # a folder may hold other files (DICOMDIR, notes, thumbnails)
+            if may_be_dicom_image(file):  # named like an image: its frames would be missing
+                unreadable.append(CineError(file, "not a readable DICOM file"))
+            continue  # a folder may hold other files (notes, thumbnails)
         except CineError as error:
             if explicit:
                 raise
-            skipped[str(file.parent)].append(f"{file.name}: {error.problem}")
+            unreadable.append(error)
             continue
         # Whatever else bytes can make pydicom raise (RecursionError, NotImplementedError, zlib.error,
         # struct.error, ...) is a file mvtrack cannot use, never a reason to stop.
         except Exception as exc:  # noqa: BLE001
-            problem = f"unreadable DICOM file ({exc.__class__.__name__})"
+            error = CineError(file, f"unreadable DICOM file ({describe_exception(exc)})")
             if explicit:
-                raise CineError(file, problem) from None
-            skipped[str(file.parent)].append(f"{file.name}: {problem}")
+                raise error from None
+            unreadable.append(error)
             continue
         for key, (_, frame) in zip(keys, found):
             groups[key].append(frame)
             headers.setdefault(key, ds)
+    if unreadable and not skip_unreadable:
+        first = unreadable[0]
+        others = f" (and {len(unreadable) - 1} more file(s))" if len(unreadable) > 1 else ""
+        raise CineError(first.path, f"{first.problem}{others}; refused rather than analysed with frames missing "
+                                    "(--skip-unreadable analyses the rest)")
     if not groups:
         raise CineError(", ".join(map(str, paths)), "no DICOM images found")
     groups, notes = _merge_single_frame_series(groups, headers)
     for key, frames in groups.items():
         folders = {str(Path(f.path).parent) for f in frames}
-        left_out = [entry for folder in sorted(folders) for entry in skipped.get(folder, [])]
+        left_out = [f"{Path(e.path).name}: {e.problem}" for e in unreadable if str(Path(e.path).parent) in folders]
         if left_out:
             shown = "; ".join(left_out[:3]) + (f"; and {len(left_out) - 3} more" if len(left_out) > 3 else "")
             notes[key] = (*notes.get(key, ()), f"{len(left_out)} file(s) beside this series could not be read "
                           f"and were left out ({shown}): frames may be missing")
-    cines = [
-        _assemble(frames, headers[key], pixel_spacing_mm, notes.get(key, ())) for key, frames in groups.items()
-    ]
+    cines, refused = [], []
+    for key, frames in groups.items():
+        try:
+            # header values are decoded when first used, and bytes can make that raise anything
+            with bad_values_are_cine_errors(frames[0].path, "header value"):
+                cines.append(_assemble(frames, headers[key], pixel_spacing_mm, notes.get(key, ())))
+        except CineError as error:
+            refused.append((_series_label(headers[key]), error))
+    if refused and not cines:
+        others = f" (and {len(refused) - 1} other series refused)" if len(refused) > 1 else ""
+        raise CineError(refused[0][1].path, refused[0][1].problem + others)
+    left_out_notes = tuple(f"{LEFT_OUT_SERIES} ({label}): {error}" for label, error in refused)
+    cines = [replace(c, notes=(*c.notes, *left_out_notes)) for c in cines]
     return sorted(cines, key=lambda c: (c.view, c.series_description, c.series_uid))
+
+
+def _series_label(ds) -> str:
+    """How a left-out series is named in notes: its description and the view that it reads as."""
+    try:
+        description = str(ds.get("SeriesDescription") or ds.get("SeriesInstanceUID") or "no description")
+        view, _ = guess_view([("SeriesDescription", description), ("ProtocolName", str(ds.get("ProtocolName") or ""))])
+    except Exception:  # noqa: BLE001 - an undecodable description
+        return "undecodable description"
+    return f"{description}, {view}"
 
 
 def _merge_single_frame_series(groups: dict, headers: dict) -> tuple[dict, dict]:
@@ -266,7 +325,11 @@ def _merge_single_frame_series(groups: dict, headers: dict) -> tuple[dict, dict]
 
 def _assemble(frames: list[_Frame], ds, pixel_spacing_mm: float | None, notes: tuple[str, ...] = ()) -> Cine:
     first_path = frames[0].path
-    where = first_path if len(frames) == 1 else str(Path(first_path).parent)
+    where = first_path if len({f.path for f in frames}) == 1 else str(Path(first_path).parent)
+    modality = str(ds.get("Modality") or "").strip().upper()
+    if modality and modality != "MR":
+        raise CineError(where, f"{modality} series ({ds.get('SeriesDescription') or 'no description'}): "
+                               "mvtrack reads MR cines")
     if len(frames) < 2:
         raise CineError(first_path, "only one frame in this series: a cine needs at least 2 frames")
     if any(f.time_ms is None for f in frames):

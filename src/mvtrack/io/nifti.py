@@ -7,13 +7,15 @@ NIfTI stores ``data[i, j, (k,) t]``. mvtrack maps voxel axis i to image columns 
 
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 
 from mvtrack.errors import CineError
-from mvtrack.io.cine import Cine, bad_values_are_cine_errors, validate_cine
+from mvtrack.io.cine import Cine, bad_values_are_cine_errors, describe_exception, validate_cine
 from mvtrack.io.views import guess_view
 
 _TIME_TO_S = {"sec": 1.0, "msec": 1e-3, "usec": 1e-6}
@@ -26,8 +28,21 @@ def read_nifti_cine(path: Path | str, view: str | None = None) -> Cine:
     a step above 5 is taken as ms. The view comes from ``view`` or the file and folder names.
     """
     path = Path(path)
-    with bad_values_are_cine_errors(path, "NIfTI header or data"):
+    with bad_values_are_cine_errors(path, "NIfTI header or data"), _quiet_nibabel():
         return _read_nifti_cine(path, view)
+
+
+@contextmanager
+def _quiet_nibabel():
+    """nibabel logs its fixes of odd headers to stderr; they are not for the user (what matters
+    becomes a CineError or a note)."""
+    logger = nib.imageglobals.logger
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _read_nifti_cine(path: Path, view: str | None) -> Cine:
@@ -35,7 +50,7 @@ def _read_nifti_cine(path: Path, view: str | None) -> Cine:
         image = nib.load(str(path))
         data = np.asarray(image.dataobj, dtype=np.float32)
     except Exception as exc:  # nibabel raises several types for corrupt files
-        raise CineError(path, f"unreadable NIfTI file ({exc.__class__.__name__}: {exc})") from None
+        raise CineError(path, f"unreadable NIfTI file ({describe_exception(exc)})") from None
     header = image.header
     zooms = header.get_zooms()
     if data.ndim == 4 and data.shape[2] == 1:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from mvtrack.errors import CineError
-from mvtrack.io.cine import Cine, bad_values_are_cine_errors, rr_from_times, validate_cine
+from mvtrack.io.cine import Cine, bad_values_are_cine_errors, describe_exception, rr_from_times, validate_cine
 from mvtrack.io.views import guess_view
 
 
@@ -21,11 +21,15 @@ def read_npz_cine(path: Path | str, view: str | None = None) -> Cine:
 
 
 def _read_npz_cine(path: Path, view: str | None) -> Cine:
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise CineError(path, "unreadable .npz file (not a NumPy .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
     except Exception as exc:
-        raise CineError(path, f"unreadable .npz file ({exc.__class__.__name__})") from None
+        raise CineError(path, f"unreadable .npz file ({describe_exception(exc)})") from None
     for key in ("frames", "pixel_spacing_mm", "times_s"):
         if key not in arrays:
             raise CineError(path, f"missing array {key!r} (needs frames, pixel_spacing_mm, times_s)")

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mvtrack.errors import MvtrackError
+from mvtrack.io.dicom import may_be_dicom_image
 from mvtrack.results import read_result, write_json_atomic, write_result
 
-IMAGE_SUFFIXES = (".dcm", ".ima", ".nii", ".gz", ".npz", "")
 CSV_FIELDS = ["study", "mapse_mm", "s_prime_cm_s", "e_prime_cm_s", "a_prime_cm_s", "views", "needs_review",
               "qc_reasons", "mapse_2ch_mm", "mapse_4ch_mm", "heart_rate_bpm"]
 
@@ -28,8 +28,8 @@ class Study:
 
 
 def _has_image_files(folder: Path) -> bool:
-    return any(p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
-               and p.name not in ("LICENSE", "README", "DICOMDIR") for p in folder.iterdir())
+    return any(p.is_file() and not p.name.startswith(".") and (may_be_dicom_image(p) or p.name.endswith((".nii", ".nii.gz", ".npz")))
+               for p in folder.iterdir())
 
 
 def discover_studies(paths: list[Path], batch: bool | None = None) -> list[Study]:
@@ -158,6 +158,11 @@ def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies
     except BaseException:  # interrupted (Ctrl-C): leave nothing behind, then stop
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    kept_because = _degraded(final / "results.json", study_result.result)
+    if kept_because:
+        shutil.rmtree(staging, ignore_errors=True)
+        _record_error(final, study, f"{kept_because}: the earlier result was kept (remove {final} to replace it)", None)
+        return "failed"
     backup = None
     if final.exists():
         backup = out_root / f".{study.study_id}.{_owner()}.old-{time.time_ns()}"
@@ -168,6 +173,23 @@ def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies
         shutil.rmtree(backup, ignore_errors=True)
     shutil.rmtree(out_root / f"{study.study_id}.error", ignore_errors=True)  # an earlier failure's record
     return "done"
+
+
+def _degraded(earlier_path: Path, new: dict) -> str | None:
+    """Why a new result must not replace the earlier one at ``earlier_path`` (it has fewer views, or
+    no study MAPSE where the earlier had one), or None. A rerun with --force on damaged input must not
+    destroy a good result."""
+    try:
+        earlier = read_result(earlier_path)
+    except MvtrackError:  # none, or unreadable: nothing to protect
+        return None
+    lost_views = sorted(set(earlier["views"]) - set(new["views"]))
+    if lost_views:
+        return (f"the new analysis lacks the {'+'.join(lost_views)} view(s) of the earlier result "
+                f"({'+'.join(sorted(new['views'])) or 'none'} against {'+'.join(sorted(earlier['views']))})")
+    if earlier["metrics"].get("mapse_mm") is not None and new["metrics"].get("mapse_mm") is None:
+        return "the new analysis has no study MAPSE where the earlier result had one"
+    return None
 
 
 def _host() -> str:

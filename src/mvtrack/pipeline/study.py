@@ -11,6 +11,7 @@ import numpy as np
 from mvtrack import __version__
 from mvtrack.errors import AnalysisError
 from mvtrack.io import POINT_NAMES, Cine, read_cines
+from mvtrack.io.dicom import LEFT_OUT_SERIES
 from mvtrack.pipeline.plane import has_geometry, patient_points, study_plane, study_rest_periods
 from mvtrack.pipeline.qc import is_unreliable, study_flags, view_flags
 from mvtrack.pipeline.track import DEFAULT_STAGE2_PASSES, Track, track_cine
@@ -61,10 +62,13 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
 
     models = models or ModelSet()
     chosen, selection = select_series(cines)
+    left_out = list(dict.fromkeys(note for cine in cines for note in cine.notes if note.startswith(LEFT_OUT_SERIES)))
+    selection += left_out
     if not chosen:
         found = ", ".join(sorted({c.view for c in cines})) or "none"
         raise AnalysisError(f"{study_id}: no 2CH or 4CH cine found (views found: {found}); force one with --view")
-    tracks, views, flags, unreliable = {}, {}, [], []
+    tracks, views, unreliable = {}, {}, []
+    flags = [note for note in left_out if any(f", {view})" in note for view in ("2CH", "4CH") if view not in chosen)]
     axis_lines = long_axis_lines(chosen)
     for view, cine in chosen.items():
         start = time.perf_counter()
@@ -167,13 +171,15 @@ def _pass_names(n: int) -> list[str]:
 
 
 def analyze_study(path, view: str | None = None, model_dir=None, stage2_passes: int = DEFAULT_STAGE2_PASSES, smooth: bool = True,
-                  study_id: str | None = None, models=None, timings: dict | None = None, search: bool = True) -> StudyResult:
-    """Read a study (folder or files) and analyse it. ``view`` forces the view of every cine read."""
+                  study_id: str | None = None, models=None, timings: dict | None = None, search: bool = True,
+                  skip_unreadable: bool = False) -> StudyResult:
+    """Read a study (folder or files) and analyse it. ``view`` forces the view of every cine read;
+    ``skip_unreadable``: see :func:`mvtrack.io.read_cines`."""
     from mvtrack.models.store import ModelSet
 
     paths = path if isinstance(path, (list, tuple)) else [path]
     start = time.perf_counter()
-    cines = read_cines(paths, view=view)
+    cines = read_cines(paths, view=view, skip_unreadable=skip_unreadable)
     if timings is not None:
         timings["read"] = time.perf_counter() - start
     study_id = study_id or Path(paths[0]).name.split(".")[0]
