@@ -181,6 +181,7 @@ def test_numbers_qc_does_not_stand_behind_are_withheld(tiny_model_dir, monkeypat
     """A view both unsure and unconverged gives no metrics of its own; with no view passing QC the
     study gives none either (null with the reason), while the curves and points stay for review."""
     from mvtrack.pipeline import study as study_module
+    from mvtrack.pipeline.batch import csv_row
     from mvtrack.pipeline.study import analyze_cines
 
     subject = generate_subject(77, 0)
@@ -192,6 +193,8 @@ def test_numbers_qc_does_not_stand_behind_are_withheld(tiny_model_dir, monkeypat
         assert metrics["mapse_mm"] is None and metrics["e_prime_cm_s"] is None
         assert "did not pass QC" in metrics["reasons"]["mapse_mm"] or "passed QC" in metrics["reasons"]["mapse_mm"]
     assert len(result["displacement_mm"]) == len(result["times_s"]) and result["qc"]["needs_review"]
+    row = csv_row(result)  # the cohort table: empty cells, and why
+    assert row["mapse_mm"] == "" and "passed QC" in row["metrics_withheld_because"]
     monkeypatch.setattr(study_module, "is_unreliable", lambda spread, change: bool(spread.shape[0] == len(cines[1].times_s)))
     result = analyze_cines(cines, "s", models, stage2_passes=2, search=False).result
     assert result["metrics"]["mapse_mm"] is not None and result["study_views"] == [cines[0].view]

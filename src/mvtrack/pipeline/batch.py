@@ -18,7 +18,7 @@ from mvtrack.io.dicom import may_be_dicom_image
 from mvtrack.results import read_result, write_json_atomic, write_result
 
 CSV_FIELDS = ["study", "mapse_mm", "s_prime_cm_s", "e_prime_cm_s", "a_prime_cm_s", "views", "needs_review",
-              "qc_reasons", "mapse_2ch_mm", "mapse_4ch_mm", "heart_rate_bpm"]
+              "qc_reasons", "metrics_withheld_because", "mapse_2ch_mm", "mapse_4ch_mm", "heart_rate_bpm"]
 
 
 @dataclass
@@ -105,6 +105,8 @@ def csv_row(result: dict) -> dict:
         "views": "+".join(sorted(views)),
         "needs_review": result.get("qc", {}).get("needs_review", ""),
         "qc_reasons": " | ".join(result.get("qc", {}).get("reasons", [])),
+        # an empty number cell is explained, never left to be read as a missing measurement
+        "metrics_withheld_because": metrics.get("reasons", {}).get("mapse_mm", "") if metrics.get("mapse_mm") is None else "",
         "mapse_2ch_mm": _round(views.get("2CH", {}).get("metrics", {}).get("mapse_mm")),
         "mapse_4ch_mm": _round(views.get("4CH", {}).get("metrics", {}).get("mapse_mm")),
         "heart_rate_bpm": _round(60.0 / result["rr_s"]) if result.get("rr_s") else "",
