@@ -56,3 +56,15 @@ def tiny_model_dir(tmp_path_factory):
             checkpoints[config.name] = path
     export_model_dir(checkpoints, root / "model", model_id="tiny-test")
     return root / "model"
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory):
+    """Three synthetic DICOM studies (2CH + 4CH each), shared by the pipeline and cohort tests: read only."""
+    from mvtrack.synth.generator import generate_subject
+    from mvtrack.synth.writer import write_subject
+
+    root = tmp_path_factory.mktemp("studies")
+    for index in range(3):
+        write_subject(generate_subject(77, index), root, "dicom")
+    return root

@@ -8,22 +8,14 @@ from typer.testing import CliRunner
 
 from mvtrack.cli import app
 from mvtrack.models.store import ModelSet
-from mvtrack.pipeline.batch import Study, discover_studies, run_study, write_summary
+from mvtrack.pipeline.batch import Study, discover_studies, run_study
+from mvtrack.pipeline.cohort import StudyOutcome, write_summary
 from mvtrack.pipeline.study import analyze_study
 from mvtrack.pipeline.track import refine_over_time, track_cine
 from mvtrack.results import read_result
 from mvtrack.synth.generator import generate_subject
-from mvtrack.synth.writer import write_subject
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def synthetic_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("studies")
-    for index in range(3):
-        write_subject(generate_subject(77, index), root, "dicom")
-    return root
 
 
 def test_track_cine_keeps_every_pass(tiny_model_dir):
@@ -62,7 +54,7 @@ def test_cli_analyze_writes_the_contract_and_report(tiny_model_dir, synthetic_ro
     data = read_result(folder / "results.json")  # validates the schema
     assert set(data["views"]) == {"2CH", "4CH"}
     assert set(data["views"]["2CH"]["passes_px"]) == {"stage1", "stage1+2", "stage1+2+2", "stage1+2+2+2"}
-    for name in ("results.csv", "curves.png", "report.html", "overlay_2ch.gif", "overlay_4ch.gif"):
+    for name in ("results.csv", "curves.png", "report.html", "overlay_2ch.mp4", "overlay_4ch.mp4"):
         assert (folder / name).exists(), name
     assert "MAPSE" in result.output
 
@@ -101,8 +93,8 @@ def test_batch_interrupted_then_resumed(tiny_model_dir, synthetic_root, tmp_path
     assert outcomes == ["skipped", "done", "done"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
     assert (tmp_path / studies[0].study_id / "results.json").read_bytes() == first
-    summary = write_summary(tmp_path).read_text().splitlines()
-    assert len(summary) == 1 + len(studies)
+    summary = write_summary(tmp_path, [StudyOutcome(s.study_id, o, 1.0) for s, o in zip(studies, outcomes)])
+    assert len(summary.read_text().splitlines()) == 1 + len(studies)
 
 
 def test_shifted_crops_are_slices_of_one_enlarged_warp():

@@ -45,6 +45,13 @@ SKIP_UNREADABLE_HELP = ("Analyse a series although a DICOM image file beside it 
                         "it); by default such a file refuses the study.")
 
 
+def _extra_installed(module: str, extra: str, option: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise MvtrackError(f"{option} needs the optional package {module}: pip install 'mvtrack[{extra}]'")
+
+
 def _fail(error: Exception) -> None:
     typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
@@ -101,64 +108,71 @@ def analyze(
     model: Optional[Path] = typer.Option(None, help="Model folder (default: the shipped model)."),
     passes: int = typer.Option(3, help="Stage-2 passes after stage 1 (paper: 2, i.e. 1+2+2; default 3; 0 = stage 1 only)."),
     batch: Optional[bool] = typer.Option(None, "--batch/--single", help="PATH is a folder of studies / one study (default: guess)."),
-    force: bool = typer.Option(False, help="Redo studies that already have results."),
-    movies: bool = typer.Option(True, help="Write overlay movies (GIF, and MP4 when an encoder is available)."),
-    threads: Optional[int] = typer.Option(None, help="ONNX Runtime threads."),
+    force: bool = typer.Option(False, help="Redo studies that already have results (a damaged or degraded rerun keeps the earlier result)."),
+    movies: bool = typer.Option(True, help="Write the overlay movies (MP4; a GIF where no MP4 encoder works)."),
+    gif: bool = typer.Option(False, help="Also write each overlay movie as a GIF."),
+    threads: Optional[int] = typer.Option(None, help="ONNX Runtime threads per process (default: the CPUs shared among the workers)."),
     search: bool = typer.Option(True, help="Search for a better stage-2 start when stage 2 does not settle from stage 1."),
     plane_csv: bool = typer.Option(False, help="Also write mv_plane.csv: the MV plane per phase (centre, normal) in "
                                                "patient coordinates, for slice-following."),
+    sr: bool = typer.Option(False, help="Also write results_sr.dcm: the study's measurements as a DICOM SR (TID 1500) "
+                                        "referencing its source images, to send back to PACS."),
     skip_unreadable: bool = typer.Option(False, help=SKIP_UNREADABLE_HELP),
+    workers: int = typer.Option(1, min=1, help="Studies analysed at once, each in its own process."),
+    dask: Optional[str] = typer.Option(None, help="Run one task per study on the Dask cluster at this scheduler "
+                                                  "address (tcp://HOST:PORT); --out must be shared with its workers."),
 ) -> None:
     """Track the MV points in every frame, compute MAPSE and s', e', a', and write a report per study."""
     from rich.progress import Progress
     from rich.text import Text
 
     from mvtrack.models.store import ModelSet
-    from mvtrack.pipeline.batch import discover_studies, run_study, write_summary
-    from mvtrack.pipeline.study import analyze_study
+    from mvtrack.pipeline.batch import discover_studies
+    from mvtrack.pipeline.cohort import AnalysisOptions, run_dask, run_local, write_summary
 
     try:
         if view and view.upper() not in ("2CH", "4CH"):
             raise MvtrackError(f"--view must be 2CH or 4CH, got {view!r}")
+        if dask and workers > 1:
+            raise MvtrackError("--workers and --dask exclude each other: the cluster decides how many studies run at once")
+        if sr:
+            _extra_installed("highdicom", "sr", "--sr")
+        if dask:
+            _extra_installed("distributed", "cluster", "--dask")
         studies = discover_studies(paths, batch)
         _writable_folder(out)
-        models = ModelSet(model, threads=threads)
+        ModelSet(model)  # a broken model folder is one line now, not one failure per study
     except MvtrackError as error:
         _fail(error)
-    status = {}
+    options = AnalysisOptions(
+        view=view, model_dir=str(model) if model else None, stage2_passes=passes, search=search,
+        skip_unreadable=skip_unreadable, movies=(("mp4", "gif") if gif else ("mp4",)) if movies else (),
+        plane_csv=plane_csv, sr=sr, force=force, threads=threads)
     with Progress(transient=True) as progress:
         task = progress.add_task("analysing", total=len(studies))
-        for study in studies:
-            outcome = run_study(
-                study, out,
-                lambda s: analyze_study(s.paths, view=view, stage2_passes=passes, study_id=s.study_id, models=models,
-                                        search=search, skip_unreadable=skip_unreadable),
-                force=force, movies=movies, plane_csv=plane_csv)
-            status[study.study_id] = outcome
-            if outcome == "failed":
-                error = _read_error(out, study.study_id)
+
+        def report(outcome) -> None:
+            if outcome.status == "failed":
                 # One line however long (a log is read by grep), and the message is not rich markup.
-                progress.console.print(Text.assemble(("failed", "red"), f" {study.study_id}: {error}"), soft_wrap=True)
+                progress.console.print(Text.assemble(("failed", "red"), f" {outcome.study_id}: {outcome.error}"), soft_wrap=True)
             progress.advance(task)
-    summary = write_summary(out) if len(studies) > 1 else None
-    counts = {k: sum(v == k for v in status.values()) for k in ("done", "skipped", "failed")}
+
+        try:
+            if dask:
+                outcomes = run_dask(studies, out.resolve(), options, dask, report)
+            else:
+                outcomes = run_local(studies, out, options, workers, report)
+        except MvtrackError as error:
+            _fail(error)
+    summary = write_summary(out, outcomes) if len(studies) > 1 else None
+    counts = {k: sum(o.status == k for o in outcomes) for k in ("done", "skipped", "failed")}
     typer.echo(f"{counts['done']} analysed, {counts['skipped']} already done, {counts['failed']} failed; results in {out}")
     if summary:
         typer.echo(f"summary: {summary}")
-    for study_id, outcome in status.items():
-        if outcome in ("done", "skipped") and len(studies) == 1:
-            _print_headline(out / study_id)
+    if len(studies) == 1 and outcomes[0].status in ("done", "skipped"):
+        _print_headline(out / outcomes[0].study_id)
     if counts["failed"] and (len(studies) == 1 or counts["failed"] == len(studies)):
         raise typer.Exit(code=1)
-
-
-def _read_error(out: Path, study_id: str) -> str:
-    import json
-
-    for folder in (out / study_id, out / f"{study_id}.error"):
-        if (folder / "error.json").exists():
-            return json.loads((folder / "error.json").read_text())["error"]
-    return "unknown error"
 
 
 def _print_headline(folder: Path) -> None:
@@ -282,8 +296,8 @@ def demo(out: Path = typer.Option(Path("demo_out"), help="Where the demo writes 
 
     sample = Path(str(files("mvtrack") / "data" / "mvnet-sample"))
     typer.echo(f"Built-in study: {sample} (real Siemens 1.5 T cines, 2CH and 4CH; no annotations)")
-    analyze(paths=[sample], out=out, view=None, model=None, passes=3, batch=False, force=True, movies=True,
-            threads=None, search=True, plane_csv=False, skip_unreadable=False)
+    analyze(paths=[sample], out=out, view=None, model=None, passes=3, batch=False, force=True, movies=True, gif=False,
+            threads=None, search=True, plane_csv=False, sr=False, skip_unreadable=False, workers=1, dask=None)
 
 
 def main() -> None:  # pragma: no cover - entry point used by `python -m mvtrack`

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 import socket
@@ -54,13 +53,17 @@ def discover_studies(paths: list[Path], batch: bool | None = None) -> list[Study
     return studies
 
 
-def write_study_outputs(study_result, out_dir: Path, movies: bool = True, plane_csv: bool = False) -> None:
-    """results.json, results.csv, curves.png, overlay movies and report.html into ``out_dir``; with
-    ``plane_csv`` also mv_plane.csv (see :func:`write_plane_csv`)."""
+def write_study_outputs(study_result, out_dir: Path, movies: tuple[str, ...] | bool = ("mp4",), plane_csv: bool = False,
+                        sr: bool = False) -> None:
+    """results.json, results.csv, curves.png, overlay movies (``movies``: formats, see
+    :func:`mvtrack.report.movie.write_movies`; True for MP4, False for none) and report.html into
+    ``out_dir``; with ``plane_csv`` also mv_plane.csv (see :func:`write_plane_csv`); with ``sr`` also
+    results_sr.dcm, a DICOM SR (see :mod:`mvtrack.report.sr`), or sr_not_written.txt saying why."""
     from mvtrack.report.figures import plot_curves
     from mvtrack.report.html import write_html
     from mvtrack.report.movie import write_movies
 
+    formats = ("mp4",) if movies is True else tuple(movies or ())
     result = study_result.result
     write_result(result, out_dir / "results.json")
     _write_csv([csv_row(result)], out_dir / "results.csv")
@@ -68,11 +71,18 @@ def write_study_outputs(study_result, out_dir: Path, movies: bool = True, plane_
     media = {}
     for view, cine in study_result.cines.items():
         paths = write_movies(cine.frames, study_result.tracks[view].points_px, cine.times_s,
-                             out_dir / f"overlay_{view.lower()}") if movies else []
+                             out_dir / f"overlay_{view.lower()}", formats) if formats else []
         media[view] = [p.name for p in paths]
     write_html(result, out_dir, media)
     if plane_csv:
         write_plane_csv(result, out_dir / "mv_plane.csv")
+    if sr:
+        from mvtrack.report.sr import write_sr
+
+        try:
+            write_sr(result, {v: list(c.source_paths) for v, c in study_result.cines.items()}, out_dir / "results_sr.dcm")
+        except MvtrackError as error:
+            (out_dir / "sr_not_written.txt").write_text(f"no DICOM SR: {error}\n")
 
 
 #: Columns of mv_plane.csv: one row per phase of the study's cycle.
@@ -126,8 +136,8 @@ def _write_csv(rows: list[dict], path: Path) -> None:
     tmp.replace(path)
 
 
-def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies: bool = True,
-              plane_csv: bool = False) -> str:
+def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies: tuple[str, ...] | bool = ("mp4",),
+              plane_csv: bool = False, sr: bool = False) -> str:
     """Analyse one study into ``out_root/<study>``. Returns "done", "skipped" or "failed".
 
     Outputs are built in a hidden temporary folder and moved into place only when complete, so an
@@ -148,7 +158,7 @@ def run_study(study: Study, out_root: Path, analyze, force: bool = False, movies
     staging = Path(tempfile.mkdtemp(prefix=f".{study.study_id}.{_owner()}.", dir=out_root))
     try:
         study_result = analyze(study)
-        write_study_outputs(study_result, staging, movies, plane_csv)
+        write_study_outputs(study_result, staging, movies, plane_csv, sr)
     except MvtrackError as error:
         shutil.rmtree(staging, ignore_errors=True)
         _record_error(final, study, str(error), None)
@@ -228,16 +238,3 @@ def _record_error(final: Path, study: Study, message: str, trace: str | None) ->
     final.mkdir(parents=True, exist_ok=True)
     write_json_atomic({"study": study.study_id, "paths": [str(p) for p in study.paths], "error": message,
                        "traceback": trace}, final / "error.json")
-
-
-def write_summary(out_root: Path) -> Path:
-    """summary.csv with one line per study that has a results.json under ``out_root``."""
-    rows = []
-    for path in sorted(out_root.glob("*/results.json")):
-        try:
-            rows.append(csv_row(json.loads(path.read_text())))
-        except (OSError, json.JSONDecodeError):
-            continue
-    summary = out_root / "summary.csv"
-    _write_csv(rows, summary)
-    return summary

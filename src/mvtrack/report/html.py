@@ -60,10 +60,13 @@ def write_html(result: dict, out_dir: Path | str, media: dict[str, list[str]]) -
         "<h2>Tracking (points on every frame)</h2>",
     ]
     for view, files in media.items():
+        mp4 = next((f for f in files if f.endswith(".mp4")), None)
         gif = next((f for f in files if f.endswith(".gif")), None)
         entry = result["views"][view]
         parts.append(f"<h3>{view}: {html.escape(' / '.join(entry['point_names']))} (red / blue)</h3>")
-        if gif:
+        if mp4:
+            parts.append(f"<video src='{html.escape(mp4)}' autoplay loop muted playsinline controls></video>")
+        elif gif:
             parts.append(f"<img src='{html.escape(gif)}'>")
         parts.append(" ".join(f"<a href='{html.escape(f)}'>{html.escape(f)}</a>" for f in files))
     parts.append(f"<p style='color:#777'>mvtrack {html.escape(result['tool_version'])}; models "
