@@ -153,3 +153,24 @@ def test_two_planes_meet_on_the_line_both_contain():
     for orientation, position in (axial, tilted):
         assert abs(plane_normal(orientation) @ (point + 30 * direction - position)) < 1e-9
     assert plane_intersection(*axial, np.array([1.0, 0, 0, 0, 1, 0.01]), np.array([0.0, 0, 0])) is None
+
+
+def test_the_sparse_cubic_warp_equals_scipys_spline_interpolation():
+    """warp_frames' one-matrix cubic warp gives what scipy.ndimage.affine_transform (order 3, mode
+    nearest) gives, inside the image and beyond its edges (clamped), for a rotated, scaled, mirrored map."""
+    from scipy import ndimage
+
+    from mvtrack.geometry.affine import spline_coefficients, warp_frames
+
+    frames = ndimage.gaussian_filter(np.random.default_rng(3).random((3, 50, 64)), (0, 1.5, 1.5)) * 100
+    angle = np.deg2rad(33.0)
+    source_to_target = np.array([[-1.3 * np.cos(angle), 1.3 * np.sin(angle), 70.0],
+                                 [1.1 * np.sin(angle), 1.1 * np.cos(angle), -12.0], [0.0, 0.0, 1.0]])
+    warped = warp_frames(frames, source_to_target, (70, 90))
+    inverse = np.linalg.inv(source_to_target)
+    swap = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    rc = swap @ inverse @ swap
+    for frame, coefficients, got in zip(frames, spline_coefficients(frames), warped):
+        expected = ndimage.affine_transform(coefficients, rc[:2, :2], offset=rc[:2, 2], output_shape=(70, 90), order=3,
+                                            mode="nearest", prefilter=False)
+        np.testing.assert_allclose(got, expected, atol=1e-3 * np.abs(frame).max())

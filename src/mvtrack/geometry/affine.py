@@ -25,6 +25,43 @@ def spline_coefficients(frames: np.ndarray, order: int = 3) -> np.ndarray:
     return np.stack([ndimage.spline_filter(f.astype(np.float64), order=order, mode="nearest") for f in frames])
 
 
+def cubic_bspline_weights(fraction: np.ndarray) -> np.ndarray:
+    """(N,) fractional positions in [0, 1) -> (N, 4) cubic B-spline weights of the taps at
+    floor - 1, floor, floor + 1, floor + 2 (they sum to 1)."""
+    t = np.asarray(fraction, dtype=np.float64)
+    t2, t3 = t * t, t * t * t
+    return np.stack([(1 - t) ** 3, 3 * t3 - 6 * t2 + 4, -3 * t3 + 3 * t2 + 3 * t + 1, t3], axis=1) / 6.0
+
+
+def cubic_warp_operator(source_to_target: np.ndarray, in_shape: tuple[int, int], out_shape: tuple[int, int]):
+    """The cubic-spline affine resampling as a sparse matrix (rows*cols, H*W) over spline coefficients.
+
+    One matrix serves every frame of a cine (the map is the same for all), so a whole cine is one
+    sparse product instead of one interpolation per frame; indices outside the image are clamped to
+    the edge, as ``scipy.ndimage.affine_transform(mode="nearest", order=3)`` does (same values to
+    float rounding).
+    """
+    from scipy import sparse
+
+    rows, cols = out_shape
+    height, width = in_shape
+    target_to_source = np.linalg.inv(source_to_target)
+    # source (x, y) of every target pixel: an affine map of the target grid, row by row
+    x = target_to_source[0, 0] * np.arange(cols)[None, :] + target_to_source[0, 1] * np.arange(rows)[:, None] + target_to_source[0, 2]
+    y = target_to_source[1, 0] * np.arange(cols)[None, :] + target_to_source[1, 1] * np.arange(rows)[:, None] + target_to_source[1, 2]
+    x, y = x.ravel(), y.ravel()
+    x_floor, y_floor = np.floor(x), np.floor(y)
+    weights_x, weights_y = cubic_bspline_weights(x - x_floor), cubic_bspline_weights(y - y_floor)
+    taps = np.arange(-1, 3, dtype=np.int32)
+    columns = np.clip(x_floor.astype(np.int32)[:, None] + taps, 0, width - 1)
+    rows_in = np.clip(y_floor.astype(np.int32)[:, None] + taps, 0, height - 1) * np.int32(width)
+    index = (rows_in[:, :, None] + columns[:, None, :]).reshape(-1)
+    weights = (weights_y[:, :, None] * weights_x[:, None, :]).reshape(-1)
+    n_out = rows * cols
+    # 16 entries per row, in order: CSR directly (repeated columns, from clamping at the edge, add up)
+    return sparse.csr_matrix((weights, index, np.arange(0, 16 * n_out + 1, 16)), shape=(n_out, height * width))
+
+
 def warp_frames(
     frames: np.ndarray, source_to_target: np.ndarray, out_shape: tuple[int, int], order: int = 3,
     coefficients: np.ndarray | None = None,
@@ -48,6 +85,12 @@ def warp_frames(
     rc_matrix = swap @ target_to_source @ swap
     single = frames.ndim == 2
     stack = frames[None] if single else frames
+    if order == 3:
+        coeffs = coefficients if coefficients is not None else spline_coefficients(stack)
+        coeffs = coeffs[None] if coeffs.ndim == 2 else coeffs
+        operator = cubic_warp_operator(source_to_target, stack.shape[1:], out_shape)
+        out = (operator @ coeffs.reshape(len(coeffs), -1).T).T.reshape(len(coeffs), *out_shape).astype(np.float32)
+        return out[0] if single else out
     out = np.empty((stack.shape[0], *out_shape), dtype=np.float32)
     for index, frame in enumerate(stack):
         if coefficients is not None:

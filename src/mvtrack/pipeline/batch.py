@@ -63,16 +63,20 @@ def write_study_outputs(study_result, out_dir: Path, movies: tuple[str, ...] | b
     from mvtrack.report.html import write_html
     from mvtrack.report.movie import write_movies
 
+    from concurrent.futures import ThreadPoolExecutor
+
     formats = ("mp4",) if movies is True else tuple(movies or ())
     result = study_result.result
-    write_result(result, out_dir / "results.json")
-    _write_csv([csv_row(result)], out_dir / "results.csv")
-    plot_curves(result, out_dir / "curves.png")
-    media = {}
-    for view, cine in study_result.cines.items():
-        paths = write_movies(cine.frames, study_result.tracks[view].points_px, cine.times_s,
-                             out_dir / f"overlay_{view.lower()}", formats) if formats else []
-        media[view] = [p.name for p in paths]
+    # The movies are encoded by ffmpeg processes: they run while this thread draws the curves.
+    with ThreadPoolExecutor(max(1, len(study_result.cines))) as pool:
+        movie_paths = {view: pool.submit(write_movies, cine.frames, study_result.tracks[view].points_px, cine.times_s,
+                                         out_dir / f"overlay_{view.lower()}", formats)
+                       for view, cine in study_result.cines.items() if formats}
+        write_result(result, out_dir / "results.json")
+        _write_csv([csv_row(result)], out_dir / "results.csv")
+        plot_curves(result, out_dir / "curves.png")
+        media = {view: [p.name for p in movie_paths[view].result()] if view in movie_paths else []
+                 for view in study_result.cines}
     write_html(result, out_dir, media)
     if plane_csv:
         write_plane_csv(result, out_dir / "mv_plane.csv")

@@ -36,7 +36,7 @@ def overlay_frames(frames: np.ndarray, points_px: np.ndarray, upscale: int = 2) 
     scaled = np.clip((frames - low) / max(high - low, 1e-6) * 255, 0, 255).astype(np.uint8)
     images = []
     for frame, points in zip(scaled, points_px):
-        big = np.kron(frame, np.ones((upscale, upscale), np.uint8))
+        big = frame.repeat(upscale, axis=0).repeat(upscale, axis=1)
         rgb = np.repeat(big[:, :, None], 3, axis=2)
         pts = (points + 0.5) * upscale - 0.5
         _draw_line(rgb, pts[0], pts[1], np.array([255, 220, 0]))
@@ -85,7 +85,9 @@ def _write_mp4(images: list[np.ndarray], step_s: float, path: Path) -> Path | No
 
         height, width = images[0].shape[:2]
         padded = [np.pad(im, ((0, height % 2), (0, width % 2), (0, 0))) for im in images]
-        imageio.mimsave(path, padded, fps=max(1.0, 0.5 / step_s), macro_block_size=1)
+        # ultrafast: 8x quicker to encode than x264's default, for a somewhat larger file
+        imageio.mimsave(path, padded, fps=max(1.0, 0.5 / step_s), macro_block_size=1,
+                        ffmpeg_params=["-preset", "ultrafast"])
         if path.stat().st_size > 1024:
             return path
     except Exception:  # noqa: BLE001 - no working encoder
