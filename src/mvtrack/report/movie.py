@@ -87,7 +87,7 @@ def _write_mp4(images: list[np.ndarray], step_s: float, path: Path) -> Path | No
         padded = [np.pad(im, ((0, height % 2), (0, width % 2), (0, 0))) for im in images]
         # ultrafast: 8x quicker to encode than x264's default, for a somewhat larger file
         imageio.mimsave(path, padded, fps=max(1.0, 0.5 / step_s), macro_block_size=1,
-                        ffmpeg_params=["-preset", "ultrafast"])
+                        ffmpeg_params=["-preset", "ultrafast", "-threads", "1"])
         if path.stat().st_size > 1024:
             return path
     except Exception:  # noqa: BLE001 - no working encoder
