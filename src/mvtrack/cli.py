@@ -71,8 +71,14 @@ def info(
         cines = read_cines(paths, view=view, pixel_spacing_mm=pixel_spacing, skip_unreadable=skip_unreadable)
     except MvtrackError as error:
         _fail(error)
-    for cine in cines:
+    from mvtrack.pipeline.exam import UNCHECKED, plane_roles
+    from mvtrack.pipeline.study import series_name
+
+    for cine, role in zip(cines, plane_roles(cines)):
         typer.echo(cine.summary())
+        typer.echo(f"        series: {series_name(cine)}")
+        if role.kind != UNCHECKED:
+            typer.echo(f"        plane: {role.reason}")
         for note in cine.notes:
             typer.echo(f"        note: {note}")
 

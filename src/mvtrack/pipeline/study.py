@@ -32,12 +32,41 @@ class StudyResult:
         return self.result["metrics"]
 
 
-def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str]]:
-    """Pick one cine per view; say which and why. The cine with most frames wins a tie."""
+#: Two series of one labelled view whose planes differ by more than this are different views.
+SAME_VIEW_MAX_ANGLE_DEG = 20.0
+
+
+def series_name(cine: Cine) -> str:
+    """How logs name a series: its description and folder ("cine_trufi_retro 4CH [Se6]"), or its UID."""
+    folder = Path(cine.source_paths[0]).parent.name if cine.source_paths else ""
+    if cine.series_description or folder:
+        return f"{cine.series_description or 'no description'} [{folder}]" if folder else cine.series_description
+    return cine.series_uid or "(unnamed)"
+
+
+def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str], list[str]]:
+    """Pick one cine per view; say which and why. Returns (chosen {view: cine}, the selection log,
+    QC reasons).
+
+    A series whose plane cannot be the view its description claims (a short-axis slice, or a
+    long-axis plane that misses the LV axis: :func:`mvtrack.pipeline.exam.plane_roles`) is skipped
+    unless the user forced the view. Among the rest the cine with most frames wins; when two
+    candidates lie in clearly different planes, that is a QC reason (one is another view).
+    """
+    from mvtrack.pipeline.exam import UNCHECKED, plane_angle_deg, plane_roles
+
+    roles = dict(zip(map(id, cines), plane_roles(cines)))
     chosen: dict[str, Cine] = {}
-    log = []
+    log, flags, excluded = [], [], {}
     for view in ("2CH", "4CH"):
-        candidates = [c for c in cines if c.view == view]
+        labelled = [c for c in cines if c.view == view]
+        candidates = []
+        for cine in labelled:
+            role = roles[id(cine)]
+            if role.excludes_lv_view and cine.view_source != "forced by the user":
+                excluded[id(cine)] = f"{cine.view_source} says {view}, but {role.reason}"
+            else:
+                candidates.append(cine)
         if not candidates:
             continue
         best = max(candidates, key=lambda c: (c.n_frames, c.shape[0] * c.shape[1]))
@@ -45,14 +74,25 @@ def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str]]:
         why = f"view from {best.view_source}"
         if len(candidates) > 1:
             why += f"; chosen among {len(candidates)} {view} series for having the most frames ({best.n_frames})"
-        name = best.series_uid or best.series_description or (best.source_paths[0] if best.source_paths else "(unnamed)")
-        log.append(f"{view}: series {name} ({why})")
-    skipped = [c for c in cines if c.view not in chosen or chosen[c.view] is not c]
-    for cine in skipped:
-        reason = "not a 2CH/4CH long-axis view" if cine.view not in ("2CH", "4CH") else "another series was chosen"
-        name = cine.series_description or cine.series_uid or (cine.source_paths[0] if cine.source_paths else "(unnamed)")
-        log.append(f"skipped {name}: {reason}")
-    return chosen, log
+            apart = [(plane_angle_deg(best, c), c) for c in candidates if c is not best and has_geometry(c) and has_geometry(best)]
+            for angle, other in apart:
+                if angle > SAME_VIEW_MAX_ANGLE_DEG:
+                    flags.append(f"{view}: series {series_name(best)} and {series_name(other)} are both labelled {view} but "
+                                 f"lie in planes {angle:.0f} degrees apart: one is another view (a 3CH?); check the chosen one")
+        checked = roles[id(best)]
+        log.append(f"{view}: series {series_name(best)} ({why}" + (f"; {checked.reason})" if checked.kind != UNCHECKED else ")"))
+    for cine in cines:
+        if cine.view in chosen and chosen[cine.view] is cine:
+            continue
+        if id(cine) in excluded:
+            reason = excluded[id(cine)]
+        elif cine.view not in ("2CH", "4CH"):
+            role = roles[id(cine)]
+            reason = "not a 2CH/4CH long-axis view" + (f" ({role.reason})" if role.kind != UNCHECKED else "")
+        else:
+            reason = "another series was chosen"
+        log.append(f"skipped {series_name(cine)}: {reason}")
+    return chosen, log, flags
 
 
 def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: int = DEFAULT_STAGE2_PASSES, smooth: bool = True,
@@ -61,7 +101,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
     from mvtrack.models.store import ModelSet
 
     models = models or ModelSet()
-    chosen, selection = select_series(cines)
+    chosen, selection, selection_flags = select_series(cines)
     left_out = list(dict.fromkeys(note for cine in cines for note in cine.notes if note.startswith(LEFT_OUT_SERIES)))
     selection += left_out
     if not chosen:
@@ -69,6 +109,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
         raise AnalysisError(f"{study_id}: no 2CH or 4CH cine found (views found: {found}); force one with --view")
     tracks, views, unreliable = {}, {}, []
     flags = [note for note in left_out if any(f", {view})" in note for view in ("2CH", "4CH") if view not in chosen)]
+    flags += selection_flags
     axis_lines = long_axis_lines(chosen)
     for view, cine in chosen.items():
         start = time.perf_counter()
