@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from conftest import make_cine
 
 from mvtrack.geometry.exam import Plane, image_plane, lv_axis_concurrence, short_axis_stacks
@@ -14,8 +15,11 @@ from mvtrack.pipeline.study import select_series
 
 AXIS = np.array([0.5, -0.6, -0.6]) / np.linalg.norm([0.5, -0.6, -0.6])  # base to apex, LPS
 LV_CENTRE = np.array([10.0, 20.0, 30.0])
-U = np.cross(AXIS, [0.0, 0.0, 1.0]) / np.linalg.norm(np.cross(AXIS, [0.0, 0.0, 1.0]))
+# across the axis: U from the patient's anterior, W = AXIS x U (turns are measured from U toward W)
+U = np.array([0.0, -1.0, 0.0]) + AXIS[1] * AXIS
+U /= np.linalg.norm(U)
 W = np.cross(AXIS, U)
+TWO_CH_TURN = 100.0  # where this heart's 2CH lies; the 3CH is 60 degrees on, the 4CH 120
 
 
 def _cine(row_dir, col_dir, centre, view="unknown", n_frames=10, description=""):
@@ -39,9 +43,10 @@ def _exam():
     short_axis = [_cine(U, W, LV_CENTRE + k * 8.0 * AXIS, description=f"sax {k}") for k in range(-2, 4)]
     tilted = np.cos(np.deg2rad(45)) * AXIS + np.sin(np.deg2rad(45)) * U  # a plane oblique to the LV axis
     localiser = _cine(np.cross(tilted, W) / np.linalg.norm(np.cross(tilted, W)), W, LV_CENTRE, description="localiser")
-    views = [_long_axis(0, view="2CH", description="2ch"),
-             _long_axis(30, offset_mm=40.0, view="2CH", n_frames=12, description="rv 2ch"),  # more frames: a trap
-             _long_axis(60, view="4CH", description="4ch a"), _long_axis(120, view="4CH", description="4ch b")]
+    views = [_long_axis(TWO_CH_TURN + 4, view="2CH", description="2ch"),
+             _long_axis(TWO_CH_TURN + 30, offset_mm=40.0, view="2CH", n_frames=12, description="rv 2ch"),  # more frames: a trap
+             _long_axis(TWO_CH_TURN + 60, view="4CH", n_frames=12, description="3ch labelled 4ch"),  # a trap too
+             _long_axis(TWO_CH_TURN + 117, view="4CH", description="4ch")]
     return short_axis + [localiser] + views
 
 
@@ -56,6 +61,19 @@ def test_stack_and_concurrence_of_long_axis_planes():
     assert max(distances[i] for i in (7, 9, 10)) < 0.5 and abs(distances[8] - 40.0) < 0.5
 
 
+def test_views_are_named_by_their_turns_about_the_lv_axis_anchored_by_a_label():
+    from mvtrack.geometry.exam import name_long_axis_planes, turn_about_axis_deg
+
+    turns = {k: turn_about_axis_deg(np.cross(np.cos(np.deg2rad(t)) * U + np.sin(np.deg2rad(t)) * W, AXIS), AXIS)
+             for k, t in enumerate((100.0, 163.0, 218.0))}
+    assert turns[0] == pytest.approx(100.0)
+    expected = {0: "2CH", 1: "3CH", 2: "4CH"}
+    for labels in ({0: "2CH"}, {2: "4CH"}, {0: "2CH", 1: "4CH", 2: "4CH"}):
+        assert {k: v for k, (v, _) in name_long_axis_planes(turns, labels).items()} == expected
+    assert name_long_axis_planes(turns, {}) == {}  # the turns alone fix no view
+    assert name_long_axis_planes({0: 100.0, 1: 130.0}, {0: "2CH"}) == {0: ("2CH", 0.0)}  # 30 degrees: neither 2CH nor 3CH
+
+
 def test_two_planes_alone_do_not_decide():
     planes = [Plane(LV_CENTRE, AXIS), Plane(LV_CENTRE, np.cross(U, AXIS)), Plane(LV_CENTRE, np.cross(W, AXIS))]
     assert lv_axis_concurrence(planes[0], {1: planes[1], 2: planes[2]}) == (None, {})
@@ -67,8 +85,10 @@ def test_roles_and_selection_skip_what_the_planes_rule_out():
     assert roles == [SHORT_AXIS] * 6 + [NOT_LONG_AXIS, LV_LONG_AXIS, OFF_LV_AXIS, LV_LONG_AXIS, LV_LONG_AXIS]
     chosen, log, flags = select_series(exam)
     assert chosen["2CH"].series_description == "2ch"  # not the RV view with more frames
+    assert chosen["4CH"].series_description == "4ch"  # not the 3CH labelled 4CH with more frames
     assert any(line.startswith("skipped rv 2ch") and "not an LV view" in line for line in log), log
-    assert any("60 degrees apart" in flag for flag in flags)  # two planes labelled 4CH: one is another view
+    assert any(line.startswith("skipped 3ch labelled 4ch") and "says 4CH; recognised 3CH" in line for line in log), log
+    assert not flags
 
 
 def test_a_forced_view_is_not_overruled_and_a_study_without_stack_is_unchanged():
@@ -79,3 +99,24 @@ def test_a_forced_view_is_not_overruled_and_a_study_without_stack_is_unchanged()
     pair = [_long_axis(0, view="2CH"), _long_axis(60, view="4CH")]
     assert {r.kind for r in plane_roles(pair)} == {"not checked"}
     assert set(select_series(pair)[0]) == {"2CH", "4CH"}
+
+
+def test_the_real_exam_is_read_as_planned():
+    """The whole 3T exam in data/ (11 series, two mislabelled): its 2CH and 4CH come from Se8 and Se6,
+    Se7 (labelled 4CH) is recognised as the 3CH, Se9 (labelled 2CH) and the RVOT miss the LV axis, and
+    the six short-axis slices are a stack. A measurement of rules set from anatomy, not a fit to it."""
+    from pathlib import Path
+
+    from mvtrack.io import read_cines
+    from mvtrack.pipeline.study import series_name
+
+    exam = Path(__file__).resolve().parents[1] / "data" / "bivme-patient1" / "dicom"
+    cines = read_cines([exam])
+    chosen, log, flags = select_series(cines)
+    assert {view: Path(c.source_paths[0]).parent.name for view, c in chosen.items()} == {"2CH": "Se8", "4CH": "Se6"}
+    roles = {Path(c.source_paths[0]).parent.name: r for c, r in zip(cines, plane_roles(cines))}
+    assert roles["Se7"].recognised == "3CH" and roles["Se8"].recognised == "2CH" and roles["Se6"].recognised == "4CH"
+    assert roles["Se9"].kind == OFF_LV_AXIS and sum(r.kind == SHORT_AXIS for r in roles.values()) == 6
+    skipped = [line for line in log if line.startswith("skipped")]
+    assert len(skipped) == 9 and any("[Se7]" in line and "says 4CH; recognised 3CH" in line for line in skipped)
+    assert series_name(chosen["4CH"]).endswith("[Se6]") and not flags

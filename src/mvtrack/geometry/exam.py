@@ -128,3 +128,62 @@ def lv_axis_concurrence(reference: Plane, planes: dict[int, Plane], prefer: set[
         return None, {}  # two places fit equally well: the planes alone cannot say which is the LV
     point_2d, distances = best[3], best[4]
     return reference.centre_mm + point_2d @ basis, distances
+
+
+#: Where the long-axis views lie about the LV long axis, from the walls each cuts (AHA segments: 2CH
+#: anterior and inferior, 3CH anteroseptal and inferolateral, 4CH inferoseptal and anterolateral):
+#: 60 degrees apart, turning from the 2CH toward the septum. Turns are measured about the axis
+#: pointing to the apex, from the patient's anterior toward ``axis x anterior`` (the patient's right
+#: side); the real MVnet sample's 4CH lies 118 degrees on from its 2CH, as this predicts.
+VIEW_TURNS_DEG = {"2CH": 0.0, "3CH": 60.0, "4CH": 120.0}
+#: A plane further than this from its view's turn is not named (views are 60 degrees apart).
+MAX_TURN_ERROR_DEG = 20.0
+
+
+def axis_toward_apex(direction: np.ndarray) -> np.ndarray:
+    """The LV long axis direction pointing from base to apex: toward the patient's left, anterior
+    and feet (LPS: +x, -y, -z), as in every heart in normal position."""
+    direction = np.asarray(direction, dtype=float) / np.linalg.norm(direction)
+    return direction if direction @ np.array([1.0, -1.0, -1.0]) >= 0 else -direction
+
+
+def turn_about_axis_deg(normal: np.ndarray, axis_to_apex: np.ndarray) -> float:
+    """The turn (0-180 degrees) of a plane containing the LV axis: the angle of its in-plane direction
+    across the axis from the patient's anterior, toward ``axis x anterior`` (see VIEW_TURNS_DEG)."""
+    anterior = np.array([0.0, -1.0, 0.0]) - (-axis_to_apex[1]) * axis_to_apex
+    anterior /= np.linalg.norm(anterior)
+    across = np.cross(normal, axis_to_apex)
+    return float(np.degrees(np.arctan2(across @ np.cross(axis_to_apex, anterior), across @ anterior)) % 180.0)
+
+
+def _turn_distance(a: float, b: float) -> float:
+    return float(abs((a - b + 90.0) % 180.0 - 90.0))
+
+
+def name_long_axis_planes(turns: dict[int, float], labels: dict[int, str]) -> dict[int, tuple[str, float]]:
+    """Name planes through the LV (their turns, degrees) 2CH / 3CH / 4CH from where they lie relative
+    to each other, anchored by the views their descriptions claim (``labels``; at least one needed:
+    the turns fix the views relative to each other, not absolutely).
+
+    The anchoring that agrees with the most labels wins (then the one that fits the turns better).
+    Returns {plane: (view, degrees from that view's turn)} for the planes within MAX_TURN_ERROR_DEG;
+    {} when no label anchors the turns or two anchorings agree with the labels equally well.
+    """
+    if not labels:
+        return {}
+    hypotheses = []
+    for anchor, view in ((i, v) for i in turns for v in VIEW_TURNS_DEG):
+        zero = turns[anchor] - VIEW_TURNS_DEG[view]
+        named = {}
+        for i, turn in turns.items():
+            best = min(VIEW_TURNS_DEG, key=lambda v: _turn_distance(turn - zero, VIEW_TURNS_DEG[v]))
+            error = _turn_distance(turn - zero, VIEW_TURNS_DEG[best])
+            if error <= MAX_TURN_ERROR_DEG:
+                named[i] = (best, error)
+        agreement = sum(named.get(i, ("",))[0] == v for i, v in labels.items())
+        hypotheses.append((agreement, -sum(e for _, e in named.values()), named))
+    hypotheses.sort(key=lambda h: h[:2], reverse=True)
+    best = hypotheses[0]
+    rivals = [h for h in hypotheses if h[0] == best[0]
+              and any(i in best[2] and best[2][i][0] != view for i, (view, _) in h[2].items())]
+    return {} if best[0] == 0 or rivals else best[2]

@@ -18,13 +18,14 @@ _PATTERNS = [
 ]
 
 
-def view_from_text(text: str) -> str:
-    """Return "2CH", "4CH" or "unknown" for a SeriesDescription, ProtocolName or folder name."""
+def view_from_text(text: str, with_3ch: bool = False) -> str:
+    """Return "2CH", "4CH" or "unknown" for a SeriesDescription, ProtocolName or folder name;
+    with ``with_3ch`` also "3CH" (a view mvtrack does not track, but that names a plane)."""
     if not text:
         return UNKNOWN_VIEW
     for view, pattern in _PATTERNS:
         if pattern.search(text):
-            return view if view != "3CH" else UNKNOWN_VIEW
+            return view if view != "3CH" or with_3ch else UNKNOWN_VIEW
     return UNKNOWN_VIEW
 
 

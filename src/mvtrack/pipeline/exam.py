@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mvtrack.geometry.exam import (LONG_AXIS_TOLERANCE_DEG, THROUGH_LV_MM, angle_deg, image_plane, lv_axis_concurrence,
-                                   short_axis_stacks)
+from mvtrack.geometry.exam import (LONG_AXIS_TOLERANCE_DEG, THROUGH_LV_MM, angle_deg, axis_toward_apex, image_plane,
+                                   lv_axis_concurrence, name_long_axis_planes, short_axis_stacks, turn_about_axis_deg)
 from mvtrack.io import Cine
+from mvtrack.io.views import view_from_text
 from mvtrack.pipeline.plane import has_geometry
 
 SHORT_AXIS = "short axis"
@@ -30,6 +31,10 @@ class PlaneRole:
 
     kind: str
     reason: str
+    #: for a long-axis plane through the LV: the view its place about the LV axis makes it, or None,
+    #: and how many degrees it lies from that view's place
+    recognised: str | None = None
+    recognised_off_deg: float | None = None
 
     @property
     def excludes_lv_view(self) -> bool:
@@ -66,8 +71,17 @@ def plane_roles(cines: list[Cine]) -> list[PlaneRole]:
             long_axis[i] = planes[i]
     labelled = {i for i in long_axis if cines[i].view in ("2CH", "4CH")}
     point, distances = lv_axis_concurrence(planes[middle], long_axis, labelled)
+    through = [i for i in long_axis if point is not None and distances[i] <= THROUGH_LV_MM]
+    apex = axis_toward_apex(axis)
+    names = name_long_axis_planes({i: turn_about_axis_deg(planes[i].normal, apex) for i in through},
+                                  {i: v for i in through if (v := claimed_view(cines[i])) != "unknown"})
     for i in long_axis:
-        if point is None:
+        if i in names:
+            view, error = names[i]
+            roles[i] = PlaneRole(LV_LONG_AXIS, f"a long-axis plane through the LV ({distances[i]:.0f} mm from where the "
+                                               f"long-axis planes meet in the short-axis stack) whose turn about the LV "
+                                               f"axis makes it the {view} ({error:.0f} degrees off its place)", view, error)
+        elif point is None:
             roles[i] = PlaneRole(UNCHECKED, "a long-axis plane; too few others to tell where the LV axis is")
         elif distances[i] <= THROUGH_LV_MM:
             roles[i] = PlaneRole(LV_LONG_AXIS, f"a long-axis plane through the LV ({distances[i]:.0f} mm from where "
@@ -76,6 +90,13 @@ def plane_roles(cines: list[Cine]) -> list[PlaneRole]:
             roles[i] = PlaneRole(OFF_LV_AXIS, f"its plane passes {distances[i]:.0f} mm from where the LV long-axis "
                                               "planes meet in the short-axis stack: not an LV view (RV or outflow?)")
     return roles
+
+
+def claimed_view(cine: Cine) -> str:
+    """The view a cine's description or reader claims: 2CH, 4CH, 3CH or "unknown"."""
+    if cine.view in ("2CH", "4CH"):
+        return cine.view
+    return view_from_text(cine.series_description, with_3ch=True)
 
 
 def plane_angle_deg(a: Cine, b: Cine) -> float:

@@ -48,46 +48,68 @@ def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str], list[s
     """Pick one cine per view; say which and why. Returns (chosen {view: cine}, the selection log,
     QC reasons).
 
-    A series whose plane cannot be the view its description claims (a short-axis slice, or a
-    long-axis plane that misses the LV axis: :func:`mvtrack.pipeline.exam.plane_roles`) is skipped
-    unless the user forced the view. Among the rest the cine with most frames wins; when two
-    candidates lie in clearly different planes, that is a QC reason (one is another view).
+    The plane geometry of the exam (:func:`mvtrack.pipeline.exam.plane_roles`) overrules a series'
+    description: a short-axis slice or a long-axis plane that misses the LV axis is skipped, and a
+    plane through the LV recognised as another view than its description claims is used as that
+    view (or skipped, for a 3CH), saying both; a view the user forced is never overruled. Among the
+    candidates of a view the cine with most frames wins; when two lie in clearly different planes,
+    that is a QC reason (one is another view).
     """
-    from mvtrack.pipeline.exam import UNCHECKED, plane_angle_deg, plane_roles
+    from mvtrack.pipeline.exam import UNCHECKED, claimed_view, plane_angle_deg, plane_roles
 
     roles = dict(zip(map(id, cines), plane_roles(cines)))
-    chosen: dict[str, Cine] = {}
-    log, flags, excluded = [], [], {}
-    for view in ("2CH", "4CH"):
-        labelled = [c for c in cines if c.view == view]
-        candidates = []
-        for cine in labelled:
-            role = roles[id(cine)]
-            if role.excludes_lv_view and cine.view_source != "forced by the user":
-                excluded[id(cine)] = f"{cine.view_source} says {view}, but {role.reason}"
-            else:
-                candidates.append(cine)
-        if not candidates:
+    candidates: dict[str, list[Cine]] = {"2CH": [], "4CH": []}
+    excluded, original = {}, {}
+    for cine in cines:
+        role, claimed = roles[id(cine)], claimed_view(cine)
+        if cine.view_source == "forced by the user":
+            view = cine.view
+        elif role.excludes_lv_view:
+            if claimed != "unknown":
+                excluded[id(cine)] = f"{cine.view_source} says {claimed}, but {role.reason}"
             continue
-        best = max(candidates, key=lambda c: (c.n_frames, c.shape[0] * c.shape[1]))
+        elif role.recognised and role.recognised != claimed:
+            said = f"{cine.view_source} says {claimed}" if claimed != "unknown" else "its description names no view"
+            if role.recognised not in candidates:
+                excluded[id(cine)] = (f"{said}; recognised {role.recognised} from the plane geometry ({role.recognised_off_deg:.0f} "
+                                      "degrees off its place about the LV axis): mvtrack tracks 2CH and 4CH")
+                continue
+            view = role.recognised
+            recognised = cine.with_view(view, source=f"the plane geometry ({said}; {role.recognised_off_deg:.0f} degrees off "
+                                                      f"the {view} place about the LV axis)")
+            original[id(recognised)] = cine
+            cine = recognised
+        else:
+            view = cine.view
+        if view in candidates:
+            candidates[view].append(cine)
+    chosen: dict[str, Cine] = {}
+    log, flags = [], []
+    for view, found in candidates.items():
+        if not found:
+            continue
+        best = max(found, key=lambda c: (c.n_frames, c.shape[0] * c.shape[1]))
         chosen[view] = best
         why = f"view from {best.view_source}"
-        if len(candidates) > 1:
-            why += f"; chosen among {len(candidates)} {view} series for having the most frames ({best.n_frames})"
-            apart = [(plane_angle_deg(best, c), c) for c in candidates if c is not best and has_geometry(c) and has_geometry(best)]
-            for angle, other in apart:
+        if len(found) > 1:
+            why += f"; chosen among {len(found)} {view} series for having the most frames ({best.n_frames})"
+            for other in found:
+                if other is best or not (has_geometry(other) and has_geometry(best)):
+                    continue
+                angle = plane_angle_deg(best, other)
                 if angle > SAME_VIEW_MAX_ANGLE_DEG:
-                    flags.append(f"{view}: series {series_name(best)} and {series_name(other)} are both labelled {view} but "
-                                 f"lie in planes {angle:.0f} degrees apart: one is another view (a 3CH?); check the chosen one")
-        checked = roles[id(best)]
+                    flags.append(f"{view}: series {series_name(best)} and {series_name(other)} are both taken as {view} but "
+                                 f"lie in planes {angle:.0f} degrees apart: one is another view; check the chosen one")
+        checked = roles[id(original.get(id(best), best))]
         log.append(f"{view}: series {series_name(best)} ({why}" + (f"; {checked.reason})" if checked.kind != UNCHECKED else ")"))
+    used = {id(original.get(id(c), c)) for c in chosen.values()}
     for cine in cines:
-        if cine.view in chosen and chosen[cine.view] is cine:
+        if id(cine) in used:
             continue
+        role = roles[id(cine)]
         if id(cine) in excluded:
             reason = excluded[id(cine)]
-        elif cine.view not in ("2CH", "4CH"):
-            role = roles[id(cine)]
+        elif cine.view not in ("2CH", "4CH") and not role.recognised:
             reason = "not a 2CH/4CH long-axis view" + (f" ({role.reason})" if role.kind != UNCHECKED else "")
         else:
             reason = "another series was chosen"
