@@ -73,7 +73,7 @@ def write_study_outputs(study_result, out_dir: Path, movies: tuple[str, ...] | b
                                          out_dir / f"overlay_{view.lower()}", formats)
                        for view, cine in study_result.cines.items() if formats}
         write_result(result, out_dir / "results.json")
-        _write_csv([csv_row(result)], out_dir / "results.csv")
+        write_csv_atomic([csv_row(result)], out_dir / "results.csv")
         plot_curves(result, out_dir / "curves.png")
         media = {view: [p.name for p in movie_paths[view].result()] if view in movie_paths else []
                  for view in study_result.cines}
@@ -131,10 +131,11 @@ def _round(value):
     return "" if value is None else round(float(value), 2)
 
 
-def _write_csv(rows: list[dict], path: Path) -> None:
+def write_csv_atomic(rows: list[dict], path: Path, fields: list[str] = CSV_FIELDS) -> None:
+    """``rows`` as CSV with the columns ``fields``, written to a hidden file and moved into place."""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=CSV_FIELDS)
+        writer = csv.DictWriter(stream, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
     tmp.replace(path)

@@ -8,7 +8,6 @@ per study and writes ``summary.csv`` from them (:func:`write_summary`).
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import time
@@ -16,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mvtrack.pipeline.batch import CSV_FIELDS, Study, csv_row, run_study
+from mvtrack.pipeline.batch import CSV_FIELDS, Study, csv_row, run_study, write_csv_atomic
 
 
 @dataclass(frozen=True)
@@ -188,10 +187,5 @@ def write_summary(out: Path, outcomes: Iterable[StudyOutcome]) -> Path:
                    seconds="" if outcome.status == "skipped" else round(outcome.seconds, 2), error=outcome.error or "")
         rows.append(row)
     summary = out / "summary.csv"
-    tmp = summary.with_name(f".{summary.name}.tmp")
-    with open(tmp, "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=SUMMARY_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(summary)
+    write_csv_atomic(rows, summary, SUMMARY_FIELDS)
     return summary
