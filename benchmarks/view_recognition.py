@@ -26,8 +26,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
 
     from mvtrack.io import read_cines
-    from mvtrack.pipeline.exam import claimed_view, plane_roles
-    from mvtrack.pipeline.study import select_series, series_name
+    from mvtrack.pipeline.exam import claimed_view, plane_roles, select_series, series_name
 
     for exam in args.exams:
         cines = read_cines([exam])

@@ -10,8 +10,14 @@ import pytest
 from conftest import make_cine
 
 from mvtrack.geometry.exam import Plane, image_plane, lv_axis_concurrence, short_axis_stacks
-from mvtrack.pipeline.exam import LV_LONG_AXIS, NOT_LONG_AXIS, OFF_LV_AXIS, SHORT_AXIS, plane_roles
-from mvtrack.pipeline.study import select_series
+from mvtrack.pipeline.exam import (
+    LV_LONG_AXIS,
+    NOT_LONG_AXIS,
+    OFF_LV_AXIS,
+    SHORT_AXIS,
+    plane_roles,
+    select_series,
+)
 
 AXIS = np.array([0.5, -0.6, -0.6]) / np.linalg.norm([0.5, -0.6, -0.6])  # base to apex, LPS
 LV_CENTRE = np.array([10.0, 20.0, 30.0])
@@ -108,7 +114,7 @@ def test_the_real_exam_is_read_as_planned():
     from pathlib import Path
 
     from mvtrack.io import read_cines
-    from mvtrack.pipeline.study import series_name
+    from mvtrack.pipeline.exam import series_name
 
     exam = Path(__file__).resolve().parents[1] / "data" / "bivme-patient1" / "dicom"
     cines = read_cines([exam])

@@ -71,8 +71,7 @@ def info(
         cines = read_cines(paths, view=view, pixel_spacing_mm=pixel_spacing, skip_unreadable=skip_unreadable)
     except MvtrackError as error:
         _fail(error)
-    from mvtrack.pipeline.exam import UNCHECKED, plane_roles
-    from mvtrack.pipeline.study import series_name
+    from mvtrack.pipeline.exam import UNCHECKED, plane_roles, series_name
 
     for cine, role in zip(cines, plane_roles(cines)):
         typer.echo(cine.summary())

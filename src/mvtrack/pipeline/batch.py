@@ -59,11 +59,11 @@ def write_study_outputs(study_result, out_dir: Path, movies: tuple[str, ...] | b
     :func:`mvtrack.report.movie.write_movies`; True for MP4, False for none) and report.html into
     ``out_dir``; with ``plane_csv`` also mv_plane.csv (see :func:`write_plane_csv`); with ``sr`` also
     results_sr.dcm, a DICOM SR (see :mod:`mvtrack.report.sr`), or sr_not_written.txt saying why."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from mvtrack.report.figures import plot_curves
     from mvtrack.report.html import write_html
     from mvtrack.report.movie import write_movies
-
-    from concurrent.futures import ThreadPoolExecutor
 
     formats = ("mp4",) if movies is True else tuple(movies or ())
     result = study_result.result

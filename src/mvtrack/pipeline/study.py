@@ -12,6 +12,7 @@ from mvtrack import __version__
 from mvtrack.errors import AnalysisError
 from mvtrack.io import POINT_NAMES, Cine, read_cines
 from mvtrack.io.dicom import LEFT_OUT_SERIES
+from mvtrack.pipeline.exam import select_series
 from mvtrack.pipeline.plane import has_geometry, patient_points, study_plane, study_rest_periods
 from mvtrack.pipeline.qc import is_unreliable, study_flags, view_flags
 from mvtrack.pipeline.track import DEFAULT_STAGE2_PASSES, Track, track_cine
@@ -30,91 +31,6 @@ class StudyResult:
     @property
     def metrics(self) -> dict:
         return self.result["metrics"]
-
-
-#: Two series of one labelled view whose planes differ by more than this are different views.
-SAME_VIEW_MAX_ANGLE_DEG = 20.0
-
-
-def series_name(cine: Cine) -> str:
-    """How logs name a series: its description and folder ("cine_trufi_retro 4CH [Se6]"), or its UID."""
-    folder = Path(cine.source_paths[0]).parent.name if cine.source_paths else ""
-    if cine.series_description or folder:
-        return f"{cine.series_description or 'no description'} [{folder}]" if folder else cine.series_description
-    return cine.series_uid or "(unnamed)"
-
-
-def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str], list[str]]:
-    """Pick one cine per view; say which and why. Returns (chosen {view: cine}, the selection log,
-    QC reasons).
-
-    The plane geometry of the exam (:func:`mvtrack.pipeline.exam.plane_roles`) overrules a series'
-    description: a short-axis slice or a long-axis plane that misses the LV axis is skipped, and a
-    plane through the LV recognised as another view than its description claims is used as that
-    view (or skipped, for a 3CH), saying both; a view the user forced is never overruled. Among the
-    candidates of a view the cine with most frames wins; when two lie in clearly different planes,
-    that is a QC reason (one is another view).
-    """
-    from mvtrack.pipeline.exam import UNCHECKED, claimed_view, plane_angle_deg, plane_roles
-
-    roles = dict(zip(map(id, cines), plane_roles(cines)))
-    candidates: dict[str, list[Cine]] = {"2CH": [], "4CH": []}
-    excluded, original = {}, {}
-    for cine in cines:
-        role, claimed = roles[id(cine)], claimed_view(cine)
-        if cine.view_source == "forced by the user":
-            view = cine.view
-        elif role.excludes_lv_view:
-            if claimed != "unknown":
-                excluded[id(cine)] = f"{cine.view_source} says {claimed}, but {role.reason}"
-            continue
-        elif role.recognised and role.recognised != claimed:
-            said = f"{cine.view_source} says {claimed}" if claimed != "unknown" else "its description names no view"
-            if role.recognised not in candidates:
-                excluded[id(cine)] = (f"{said}; recognised {role.recognised} from the plane geometry ({role.recognised_off_deg:.0f} "
-                                      "degrees off its place about the LV axis): mvtrack tracks 2CH and 4CH")
-                continue
-            view = role.recognised
-            recognised = cine.with_view(view, source=f"the plane geometry ({said}; {role.recognised_off_deg:.0f} degrees off "
-                                                      f"the {view} place about the LV axis)")
-            original[id(recognised)] = cine
-            cine = recognised
-        else:
-            view = cine.view
-        if view in candidates:
-            candidates[view].append(cine)
-    chosen: dict[str, Cine] = {}
-    log, flags = [], []
-    for view, found in candidates.items():
-        if not found:
-            continue
-        best = max(found, key=lambda c: (c.n_frames, c.shape[0] * c.shape[1]))
-        chosen[view] = best
-        why = f"view from {best.view_source}"
-        if len(found) > 1:
-            why += f"; chosen among {len(found)} {view} series for having the most frames ({best.n_frames})"
-            for other in found:
-                if other is best or not (has_geometry(other) and has_geometry(best)):
-                    continue
-                angle = plane_angle_deg(best, other)
-                if angle > SAME_VIEW_MAX_ANGLE_DEG:
-                    flags.append(f"{view}: series {series_name(best)} and {series_name(other)} are both taken as {view} but "
-                                 f"lie in planes {angle:.0f} degrees apart: one is another view; check the chosen one")
-        checked = roles[id(original.get(id(best), best))]
-        log.append(f"{view}: series {series_name(best)} ({why}" + (f"; {checked.reason})" if checked.kind != UNCHECKED else ")"))
-    used = {id(original.get(id(c), c)) for c in chosen.values()}
-    for cine in cines:
-        if id(cine) in used:
-            continue
-        role = roles[id(cine)]
-        if id(cine) in excluded:
-            reason = excluded[id(cine)]
-        elif cine.view not in ("2CH", "4CH") and not role.recognised:
-            reason = "not a 2CH/4CH long-axis view" + (f" ({role.reason})" if role.kind != UNCHECKED else "")
-        else:
-            reason = "another series was chosen"
-        log.append(f"skipped {series_name(cine)}: {reason}")
-    return chosen, log, flags
 
 
 def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: int = DEFAULT_STAGE2_PASSES, smooth: bool = True,
