@@ -136,8 +136,8 @@ def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str], list[s
     description: a short-axis slice or a long-axis plane that misses the LV axis is skipped, and a
     plane through the LV recognised as another view than its description claims is used as that
     view (or skipped, for a 3CH), saying both; a view the user forced is never overruled. Among the
-    candidates of a view the cine with most frames wins; when two lie in clearly different planes,
-    that is a QC reason (one is another view).
+    candidates of a view one the geometry names as that view wins, then the one with most frames;
+    when two lie in clearly different planes, that is a QC reason (one is another view).
     """
     roles = dict(zip(map(id, cines), plane_roles(cines)))
     candidates: dict[str, list[Cine]] = {"2CH": [], "4CH": []}
@@ -170,7 +170,9 @@ def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str], list[s
     for view, found in candidates.items():
         if not found:
             continue
-        best = max(found, key=lambda c: (c.n_frames, c.shape[0] * c.shape[1]))
+        # a plane the geometry names as this view beats one that only its description claims
+        best = max(found, key=lambda c: (roles[id(original.get(id(c), c))].recognised == view, c.n_frames,
+                                         c.shape[0] * c.shape[1]))
         chosen[view] = best
         why = f"view from {best.view_source}"
         if len(found) > 1:
