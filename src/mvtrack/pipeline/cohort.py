@@ -86,14 +86,14 @@ def analyse_into(study: Study, out: Path | str, options: AnalysisOptions) -> Stu
 
 
 def read_error(out: Path, study_id: str) -> str:
-    """The message of a study's recorded failure."""
-    for folder in (out / f"{study_id}.error", out / study_id):
-        path = folder / "error.json"
-        if path.exists():
-            try:
-                return json.loads(path.read_text())["error"]
-            except (OSError, ValueError, KeyError):
-                break
+    """The message of a study's latest recorded failure (``<study>.error/`` beside a kept result, or
+    ``<study>/`` when there is none)."""
+    records = [p for p in (out / f"{study_id}.error" / "error.json", out / study_id / "error.json") if p.exists()]
+    for path in sorted(records, key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            return json.loads(path.read_text())["error"]
+        except (OSError, ValueError, KeyError):
+            continue
     return "failed (no error record)"
 
 

@@ -116,8 +116,17 @@ def build_sr(result: dict, source_paths: dict[str, list[str]]):
 
 
 def write_sr(result: dict, source_paths: dict[str, list[str]], path: Path | str) -> Path:
-    """Write :func:`build_sr` to ``path`` (atomically); returns the path."""
-    sr = build_sr(result, source_paths)
+    """Write :func:`build_sr` to ``path`` (atomically); returns the path. Whatever stops the SR
+    (e.g. source images of two different patients or studies) is a MvtrackError: the study's other
+    outputs do not depend on it."""
+    from mvtrack.io.cine import describe_exception
+
+    try:
+        sr = build_sr(result, source_paths)
+    except MvtrackError:
+        raise
+    except Exception as error:  # noqa: BLE001 - highdicom's checks of the content and the evidence
+        raise MvtrackError(f"the DICOM SR could not be built ({describe_exception(error)})") from None
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     sr.save_as(tmp, enforce_file_format=True)
