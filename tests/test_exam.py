@@ -126,3 +126,13 @@ def test_the_real_exam_is_read_as_planned():
     skipped = [line for line in log if line.startswith("skipped")]
     assert len(skipped) == 9 and any("[Se7]" in line and "says 4CH; recognised 3CH" in line for line in skipped)
     assert series_name(chosen["4CH"]).endswith("[Se6]") and not flags
+
+
+def test_parallel_slices_labelled_4ch_are_not_a_short_axis_stack():
+    """A multi-slice 4CH (three parallel planes) beside a 2CH and no short-axis stack decides nothing."""
+    direction = np.cos(np.deg2rad(TWO_CH_TURN + 120)) * U + np.sin(np.deg2rad(TWO_CH_TURN + 120)) * W
+    normal = np.cross(direction, AXIS)
+    slices = [_cine(direction, AXIS, LV_CENTRE + k * 6.0 * normal, view="4CH", description=f"4ch slice {k}") for k in (-1, 0, 1)]
+    exam = [_long_axis(TWO_CH_TURN, view="2CH", description="2ch"), *slices]
+    assert {r.kind for r in plane_roles(exam)} == {"not checked"}
+    assert set(select_series(exam)[0]) == {"2CH", "4CH"}

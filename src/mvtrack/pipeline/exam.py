@@ -62,6 +62,8 @@ def plane_roles(cines: list[Cine]) -> list[PlaneRole]:
              PlaneRole(UNCHECKED, "no short-axis stack in the study to check it against") for i in range(len(cines))]
     ordered = [planes[i] for i in indices]
     stacks = [[indices[k] for k in stack] for stack in short_axis_stacks(ordered)]
+    # Parallel slices described as long-axis views are a multi-slice 2CH / 4CH, not a short-axis stack.
+    stacks = [stack for stack in stacks if sum(claimed_view(cines[i]) != "unknown" for i in stack) <= len(stack) / 2]
     if not stacks:
         return roles
     stack = stacks[0]
