@@ -83,3 +83,54 @@ def test_written_subject_reads_back_with_its_truth(tmp_path, fmt):
             assert cine.manufacturer == source.vendor
             assert cine.rr_s == pytest.approx(source.cine.rr_s, abs=1e-3)
     assert truth["metrics"]["mapse_mm"] > 0
+
+
+def test_a_3ch_has_the_aortic_root_at_its_anterior_point_and_its_plane_60_degrees_from_the_4ch():
+    """3CH (synthesised, not yet tracked): the anterior point is the aorto-mitral continuity (leaflet
+    and the root's wall at it, the root's lumen a few mm away); the inferolateral point is a hinge
+    like the others; the 3CH plane lies 60 degrees back from the 4CH about the LV axis; and adding a
+    3CH leaves the subject's 2CH and 4CH unchanged."""
+    from mvtrack.geometry.exam import axis_toward_apex, image_plane, turn_about_axis_deg
+    from mvtrack.geometry.patient import plane_intersection
+
+    subject = generate_subject(11, 1, views=("4CH", "3CH"), keep_fine_labels=True, fine=3)
+    view = subject.views["3CH"]
+    factor = view.fine_factor
+    tolerance = 0.5 + 0.5 * np.sqrt(2) / factor
+    for t in range(0, view.cine.n_frames, 3):
+        for k, groups in ((0, [((A.LEAFLET,), tolerance), ((A.LA_WALL,), tolerance), ((A.AORTA,), 6.0 / min(view.cine.pixel_spacing_mm))]),
+                          (1, [((A.LV_MYO,), tolerance), ((A.LEAFLET,), tolerance), ((A.LA_WALL, A.LA_BLOOD), tolerance)])):
+            patch = view.label_patches[t, k]
+            x, y = view.points_px[t, k] * factor - view.patch_origins[t, k]
+            rows, cols = np.mgrid[: patch.shape[0], : patch.shape[1]]
+            distance = np.hypot(cols - x, rows - y) / factor
+            for group, limit in groups:
+                mask = np.isin(patch, group)
+                assert mask.any() and distance[mask].min() <= limit, (t, k, group)
+    three, four = subject.views["3CH"].cine, subject.views["4CH"].cine
+    _, direction = plane_intersection(three.orientation, three.position_mm, four.orientation, four.position_mm)
+    apex = axis_toward_apex(direction)
+    turns = [turn_about_axis_deg(image_plane(c.orientation, c.position_mm, c.pixel_spacing_mm, c.shape).normal, apex)
+             for c in (three, four)]
+    assert abs((turns[1] - turns[0]) % 180 - 60) < 20
+    alone = generate_subject(11, 1, views=("4CH",), keep_fine_labels=True, fine=3)
+    assert np.array_equal(alone.views["4CH"].cine.frames, four.frames)
+
+
+def test_synth_writes_3ch_cines_with_truth(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mvtrack.cli import app
+    from mvtrack.results import read_result
+
+    outcome = CliRunner().invoke(app, ["synth", str(tmp_path), "--subjects", "1", "--views", "4CH,3CH", "--format", "npz",
+                                       "--workers", "1"])
+    assert outcome.exit_code == 0, outcome.output
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    truth = read_result(folder / "truth.json")  # the result contract admits 3CH views
+    assert set(truth["views"]) == {"3CH", "4CH"} and truth["views"]["3CH"]["point_names"] == ["anterior", "inferolateral"]
+    assert len(json.loads((folder / "truth.json").read_text())["views"]["3CH"]["points_px"]) > 0
+    bad = CliRunner().invoke(app, ["synth", str(tmp_path / "x"), "--views", "5CH"])
+    assert bad.exit_code == 2 and "--views" in bad.output

@@ -90,6 +90,7 @@ def synth(
     format: str = typer.Option("dicom", help="dicom, nifti or npz."),
     workers: int = typer.Option(2, help="Parallel processes."),
     start: int = typer.Option(0, help="Index of the first subject (to extend a set)."),
+    views: str = typer.Option("2CH,4CH", help="Views per subject, from 2CH, 4CH, 3CH (3CH: synthesised, not yet tracked)."),
 ) -> None:
     """Write synthetic long-axis cines with their ground-truth MV points (truth.json per subject)."""
     from rich.progress import Progress
@@ -98,10 +99,13 @@ def synth(
 
     if format not in FORMATS:
         _fail(ValueError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}"))
+    wanted = tuple(dict.fromkeys(v.strip().upper() for v in views.split(",") if v.strip()))
+    if not wanted or set(wanted) - {"2CH", "3CH", "4CH"}:
+        _fail(MvtrackError(f"--views takes 2CH, 4CH and 3CH separated by commas, got {views!r}"))
     with Progress(transient=True) as progress:
         task = progress.add_task("synthesising", total=subjects)
         folders = write_subjects(out_dir, subjects, seed, format, workers, start,
-                                 progress=lambda: progress.advance(task))
+                                 progress=lambda: progress.advance(task), views=wanted)
     typer.echo(f"wrote {len(folders)} subjects to {out_dir}")
 
 

@@ -47,7 +47,7 @@ RESULT_SCHEMA = {
         "views": {
             "type": "object",
             "minProperties": 1,
-            "propertyNames": {"enum": ["2CH", "4CH"]},
+            "propertyNames": {"enum": ["2CH", "3CH", "4CH"]},
             "additionalProperties": {
                 "type": "object",
                 "required": ["points_px", "point_names", "times_s", "pixel_spacing_mm", "displacement_mm", "series_uid"],

@@ -17,7 +17,8 @@ UNKNOWN_VIEW = "unknown"
 
 #: Names of the two MV points per view, in the order of ``points_px[:, k]``. The first point is
 #: the one that the standardisation puts on the left.
-POINT_NAMES = {"2CH": ("anterior", "inferior"), "4CH": ("lateral", "septal")}
+POINT_NAMES = {"2CH": ("anterior", "inferior"), "4CH": ("lateral", "septal"),
+               "3CH": ("anterior", "inferolateral")}  # 3CH: synthesised and recognised, not yet tracked
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,10 @@ class HeartShape:
     #: beside them: the coronary sinus at the 2CH inferior point, the circumflex / sinus at the 4CH
     #: lateral point; sometimes one on both sides.
     coronary_sides: tuple[int, ...] = (1,)
+    #: 3CH only: the aortic root (radius, wall, how far it leans anteriorly from the LA side, degrees)
+    aortic_root_mm: float = 12.0
+    aortic_wall_mm: float = 2.0
+    aortic_lean_deg: float = 30.0
 
 
 @dataclass
@@ -125,6 +129,7 @@ class HeartFrame:
     leaflets: list
     la: tuple
     wall_mm: float
+    leaflet_open: float = 0.0  # the frame state's, for what opens and shuts with the valve
 
 
 def heart_frame(shape: HeartShape, state: FrameState) -> HeartFrame:
@@ -165,7 +170,7 @@ def heart_frame(shape: HeartShape, state: FrameState) -> HeartFrame:
     la_centre_v, la_semi_v = _ellipse_through_base(-(la_height - la_bottom), la_bottom, annulus,
                                                    shape.la_half_width_mm)
     la = (0.0, la_centre_v, shape.la_half_width_mm, abs(la_semi_v))
-    return HeartFrame(endo, epi, p0, p1, hinge_left, hinge_right, leaflets, la, wall)
+    return HeartFrame(endo, epi, p0, p1, hinge_left, hinge_right, leaflets, la, wall, state.leaflet_open)
 
 
 def render_heart_labels(u: np.ndarray, v: np.ndarray, shape: HeartShape, frame: HeartFrame,
@@ -243,8 +248,45 @@ def render_heart_labels(u: np.ndarray, v: np.ndarray, shape: HeartShape, frame: 
         pu = u_frac * au
         pv = cv + v_frac * av
         labels[_inside_ellipse(u, v, pu, pv, ru, rv) & endo] = PAPILLARY
+    if shape.view == "3CH":
+        _render_aortic_root(u, v, shape, frame, labels, below)
     # Between LA and LV at the annulus the blood pools connect through the open valve.
     for hinge, mid, tip in frame.leaflets:
         near = np.minimum(_segment_distance(u, v, hinge, mid, flat_start=True), _segment_distance(u, v, mid, tip))
         # Leaflets lie in the blood pool; they never cover the myocardium or the LA wall at the hinge.
         labels[(near < shape.leaflet_thickness_mm / 2) & np.isin(labels, (LV_BLOOD, LA_BLOOD))] = LEAFLET
+
+
+def aortic_root_axis(shape: HeartShape, frame: HeartFrame) -> tuple[np.ndarray, np.ndarray]:
+    """3CH: the aortic root's centre line (start, end) in heart mm. It rises from the LV outflow tract
+    beside the first-named (anterior) hinge, where the anterior leaflet meets the root's posterior
+    wall (the aorto-mitral continuity), away from the apex and leaning anteriorly, past the LA."""
+    lean = np.deg2rad(shape.aortic_lean_deg)
+    up = np.array([-np.sin(lean), -np.cos(lean)])  # away from the apex, toward the anterior side (u < 0)
+    start = frame.hinge_left + np.array([-(shape.aortic_root_mm + shape.aortic_wall_mm), 6.0])
+    return start, start + up * (shape.la_height_mm + 20.0)
+
+
+def _render_aortic_root(u, v, shape: HeartShape, frame: HeartFrame, labels: np.ndarray, below: np.ndarray) -> None:
+    """Paint the LV outflow tract and aortic root of a 3CH: blood continuous with the LV below the MV
+    line, a thin wall whose posterior side runs up from the anterior hinge (the LA abuts it), and the
+    aortic valve cusps, open while the mitral valve is shut."""
+    start, end = aortic_root_axis(shape, frame)
+    distance = _segment_distance(u, v, start, end)
+    radius, wall = shape.aortic_root_mm, shape.aortic_wall_mm
+    atrial = ~below
+    labels[(distance < radius + wall) & atrial & (labels != LV_MYO)] = LA_WALL  # the root's wall
+    lumen = distance < radius
+    labels[lumen & atrial] = AORTA
+    labels[lumen & below & np.isin(labels, (LV_MYO, LV_BLOOD, EPI_FAT, PERICARDIUM))] = LV_BLOOD  # the outflow tract
+    # Aortic valve: two cusps across the root 10 mm above the hinge level, shut in diastole.
+    axis = (end - start) / np.linalg.norm(end - start)
+    across = np.array([-axis[1], axis[0]])
+    hinge_level = start + axis * (6.0 + 10.0)
+    opening = 1.0 - min(1.0, 3.0 * frame.leaflet_open)  # open when the mitral valve is shut
+    for sign in (-1.0, 1.0):
+        root = hinge_level + sign * across * radius
+        tip = root - sign * across * radius * (1.0 - 0.85 * opening) + axis * (4.0 + 6.0 * opening)
+        near = _segment_distance(u, v, root, tip)
+        labels[(near < 0.9) & (labels == AORTA)] = LEAFLET
+

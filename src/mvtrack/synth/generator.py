@@ -1,4 +1,4 @@
-"""Synthetic 2CH / 4CH cines with ground-truth MV points in every frame.
+"""Synthetic 2CH / 4CH (and, on request, 3CH) cines with ground-truth MV points in every frame.
 
 Two ideas make synthetic training carry over to real scans: anatomy that moves like a heart
 (an MRXCAT-like phantom, here 2D and analytic: :mod:`mvtrack.synth.anatomy` and
@@ -25,11 +25,14 @@ from mvtrack.synth.motion import MotionParams, mv_displacement_mm, physiological
 
 VENDORS = {
     "SIEMENS": {"2CH": ["CINE_segmented_LAX_2Ch", "tf2d_2ch", "cine 2CH", "trufi_LAX_2CV"],
-                "4CH": ["CINE_segmented_LAX_4Ch", "tf2d_4ch", "cine 4CH", "trufi_LAX_4CV"]},
+                "4CH": ["CINE_segmented_LAX_4Ch", "tf2d_4ch", "cine 4CH", "trufi_LAX_4CV"],
+                "3CH": ["CINE_segmented_LAX_3Ch", "tf2d_3ch", "cine 3CH", "trufi_LVOT"]},
     "Philips Medical Systems": {"2CH": ["sBTFE_2CH", "BTFE_VLA", "cine_2ch_bh", "B-TFE 2ch"],
-                                "4CH": ["sBTFE_4CH", "BTFE_HLA", "cine_4ch_bh", "B-TFE 4ch"]},
+                                "4CH": ["sBTFE_4CH", "BTFE_HLA", "cine_4ch_bh", "B-TFE 4ch"],
+                                "3CH": ["sBTFE_3CH", "BTFE_LVOT", "cine_3ch_bh", "B-TFE 3ch"]},
     "GE MEDICAL SYSTEMS": {"2CH": ["FIESTA CINE 2CH", "2 CH FIESTA", "FIESTA VLA", "Cine 2 ch"],
-                           "4CH": ["FIESTA CINE 4CH", "4 CH FIESTA", "FIESTA HLA", "Cine 4 ch"]},
+                           "4CH": ["FIESTA CINE 4CH", "4 CH FIESTA", "FIESTA HLA", "Cine 4 ch"],
+                           "3CH": ["FIESTA CINE 3CH", "3 CH FIESTA", "FIESTA LVOT", "Cine 3 ch"]},
 }
 
 
@@ -103,12 +106,16 @@ def _sample_shape(view: str, rng: np.random.Generator, dilated: bool, hypertroph
         tricuspid_offset_mm=rng.uniform(3, 12),
         coronary_mm=rng.uniform(1.5, 4.5),
         coronary_sides=_coronary_sides(view, rng),
+        # drawn last and only for a 3CH, so that 2CH and 4CH subjects stay what they were
+        **(dict(aortic_root_mm=rng.uniform(10, 16) * size, aortic_wall_mm=rng.uniform(1.2, 2.8),
+                aortic_lean_deg=rng.uniform(15, 45)) if view == "3CH" else {}),
     )
 
 
 def _coronary_sides(view: str, rng: np.random.Generator) -> tuple[int, ...]:
-    """AV-groove vessels: beside the 2CH inferior (second-named) or 4CH lateral (first-named) point."""
-    usual = 1 if view == "2CH" else -1
+    """AV-groove vessels: beside the 2CH inferior or 3CH inferolateral (second-named) point, or the 4CH
+    lateral (first-named) one."""
+    usual = -1 if view == "4CH" else 1
     if rng.random() < 0.4:
         return (usual, -usual)
     return (usual,) if rng.random() < 0.9 else ()
@@ -301,12 +308,23 @@ def _patient_orientation(view: str, e_u: np.ndarray, e_v: np.ndarray, rng: np.ra
     own_axis = np.array([0.5, -0.6, -0.6]) + rng.normal(0, 0.12, 3)  # drawn either way: same stream
     long_axis = own_axis / np.linalg.norm(own_axis) if long_axis is None else np.asarray(long_axis, dtype=float)
     across = np.array([0.0, 1.0, -1.0]) if view == "2CH" else np.array([-1.0, -1.0, 0.0])
+    if view == "3CH":
+        # 60 degrees back from the 4CH about the axis (mvtrack.geometry.exam.VIEW_TURNS_DEG); the
+        # 4CH's lateral end turns into the inferolateral, the second-named point
+        across = -_turned(across - (across @ long_axis) * long_axis, long_axis, -60.0)
     across = across + rng.normal(0, 0.12, 3)
     across -= (across @ long_axis) * long_axis
     across /= np.linalg.norm(across)
     row = e_u[0] * across + e_v[0] * long_axis
     column = e_u[1] * across + e_v[1] * long_axis
     return np.concatenate([row, column])
+
+
+def _turned(vector: np.ndarray, axis: np.ndarray, angle_deg: float) -> np.ndarray:
+    """``vector`` turned by ``angle_deg`` about the unit ``axis`` (right hand; Rodrigues)."""
+    angle = np.deg2rad(angle_deg)
+    return (vector * np.cos(angle) + np.cross(axis, vector) * np.sin(angle)
+            + axis * (axis @ vector) * (1 - np.cos(angle)))
 
 
 def _apex_angle(view: str, rng: np.random.Generator) -> float:
@@ -369,6 +387,8 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
 
     # Heart region on the fine grid: a box around the heart's extent.
     extent_u = shape.lv_half_width_mm + shape.wall_mm + 8 + (2.2 * shape.rv_half_width_mm + 15 if view == "4CH" else 0)
+    if view == "3CH":  # the aortic root rises beside the anterior hinge, leaning anteriorly
+        extent_u += 2 * shape.aortic_root_mm + 2 * shape.aortic_wall_mm + 25
     corners = np.array([[su * extent_u, sv] for su in (-1, 1) for sv in (-shape.la_height_mm - 25, shape.lv_length_mm + 25)])
     corners_mm = heart_centre + corners[:, :1] * e_u + corners[:, 1:] * e_v
     lo = np.floor(corners_mm.min(0) / np.array([spacing_rc[1], spacing_rc[0]]) * fine).astype(int)
@@ -531,6 +551,9 @@ def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labe
     ``keep_fine_labels`` keeps label patches around the truth points (for tests); ``fine`` is the
     oversampling of the label grid (2 for data; larger to check the truth points precisely).
     """
+    # A 3CH comes after the 2CH and 4CH (each view draws from its own stream, by position), so adding
+    # it leaves a subject's 2CH and 4CH as they were.
+    views = tuple(sorted(views, key=lambda v: ("2CH", "4CH", "3CH").index(v)))
     rng = np.random.default_rng([seed, index])
     af = bool(rng.random() < 0.12)
     motion = _sample_motion(rng, af)

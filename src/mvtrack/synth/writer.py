@@ -85,14 +85,15 @@ def write_subject(subject: SyntheticSubject, out_dir: Path | str, fmt: str = "di
 
 
 def _generate_and_write(job: tuple) -> str:
-    seed, index, out_dir, fmt = job
-    return str(write_subject(generate_subject(seed, index), out_dir, fmt))
+    seed, index, out_dir, fmt, views = job
+    return str(write_subject(generate_subject(seed, index, views), out_dir, fmt))
 
 
 def write_subjects(out_dir: Path | str, n_subjects: int, seed: int, fmt: str = "dicom", workers: int = 2,
-                   start: int = 0, progress=None) -> list[Path]:
-    """Generate and write subjects ``start .. start + n_subjects - 1`` of a seed, in parallel."""
-    jobs = [(seed, i, str(out_dir), fmt) for i in range(start, start + n_subjects)]
+                   start: int = 0, progress=None, views: tuple[str, ...] = ("2CH", "4CH")) -> list[Path]:
+    """Generate and write subjects ``start .. start + n_subjects - 1`` of a seed, in parallel; each
+    with the ``views`` (2CH, 4CH, 3CH; a subject's 2CH and 4CH are the same whatever else it has)."""
+    jobs = [(seed, i, str(out_dir), fmt, tuple(views)) for i in range(start, start + n_subjects)]
     if workers <= 1:
         results = []
         for job in jobs:
