@@ -187,3 +187,10 @@ def test_appearance_randomisation_changes_the_look_not_the_anatomy():
     remixed = random_shallow_convolution(image, np.random.default_rng(0))
     inside, outside = remixed[50, 60], remixed[50, 130]
     assert abs(inside - outside) > 1e-3 and np.allclose(remixed[45:55, 55:65], inside, atol=abs(inside - outside) * 0.1)
+
+
+def test_a_3ch_training_cache_holds_3ch_samples_only(tmp_path):
+    paths = build_cache(tmp_path / "cache", synthetic_jobs(1, 5, views=("3CH",)), _synthetic_job, workers=1)
+    assert set(paths) == {"3CH"}
+    with np.load(paths["3CH"]) as cache:
+        assert cache["s1_images"].shape[1:] == (160, 160) and len(cache["s2_points"]) > 0

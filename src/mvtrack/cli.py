@@ -207,7 +207,7 @@ def _print_headline(folder: Path) -> None:
 
 @app.command()
 def train(
-    view: str = typer.Option(..., help="2CH or 4CH."),
+    view: str = typer.Option(..., help="2CH or 4CH (or 3CH, trained on synthetic 3CH views; not used by analyze yet)."),
     stage: int = typer.Option(..., help="1 (whole frame, 160 x 160) or 2 (standardised 118 x 162 crop)."),
     out: Path = typer.Option(..., help="Run folder: checkpoints, summary and an exported model folder."),
     cache: Optional[Path] = typer.Option(None, help="A sample cache folder (<view>.npz) built earlier."),
@@ -239,8 +239,8 @@ def train(
     from mvtrack.train.run import run_training
 
     try:
-        if view.upper() not in ("2CH", "4CH") or stage not in (1, 2):
-            raise MvtrackError("--view must be 2CH or 4CH and --stage 1 or 2")
+        if view.upper() not in ("2CH", "4CH", "3CH") or stage not in (1, 2):
+            raise MvtrackError("--view must be 2CH, 4CH or 3CH (3CH networks are not used by analyze yet) and --stage 1 or 2")
         summary = run_training(
             NetworkConfig(view=view.upper(), stage=stage, depth=depth, width=width, max_width=max_width, head=head),
             out, cache=cache, data=data, synthetic=synthetic, synthetic_seed=synthetic_seed, epochs=epochs,

@@ -77,8 +77,9 @@ def cine_samples(cine: Cine, points_px: np.ndarray, rng: np.random.Generator,
 def _synthetic_job(job) -> dict[str, dict[str, np.ndarray]]:
     from mvtrack.synth.generator import generate_subject
 
-    seed, index, perturbation = job
-    subject = generate_subject(seed, index)
+    seed, index, perturbation, *rest = job
+    views = rest[0] if rest else ("2CH", "4CH")  # job lists written before 3CH views have no views
+    subject = generate_subject(seed, index, views)
     rng = np.random.default_rng([seed, index, 99])
     return {view: cine_samples(v.cine, v.points_px, rng, perturbation) for view, v in subject.views.items()}
 
@@ -140,8 +141,11 @@ def build_cache(out_dir: Path | str, jobs: list, worker, workers: int = 2, progr
     return paths
 
 
-def synthetic_jobs(n_subjects: int, seed: int, perturbation: PerturbationConfig = PerturbationConfig(), start: int = 0):
-    return [(seed, i, perturbation) for i in range(start, start + n_subjects)]
+def synthetic_jobs(n_subjects: int, seed: int, perturbation: PerturbationConfig = PerturbationConfig(), start: int = 0,
+                   views: tuple[str, ...] = ("2CH", "4CH")):
+    """Jobs for :func:`build_cache` with :func:`_synthetic_job`: subjects ``start ..`` of ``seed``, each
+    rendering ``views``."""
+    return [(seed, i, perturbation, tuple(views)) for i in range(start, start + n_subjects)]
 
 
 def folder_jobs(root: Path | str, seed: int = 0, perturbation: PerturbationConfig = PerturbationConfig()):

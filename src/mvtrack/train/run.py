@@ -27,7 +27,9 @@ def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, d
             if data is not None:
                 jobs, worker = folder_jobs(data, seed), _folder_job
             elif synthetic > 0:
-                jobs, worker = synthetic_jobs(synthetic, synthetic_seed), _synthetic_job
+                # a 3CH network gets subjects with a 3CH alone; the 2CH and 4CH networks share theirs
+                views = ("3CH",) if network.view == "3CH" else ("2CH", "4CH")
+                jobs, worker = synthetic_jobs(synthetic, synthetic_seed, views=views), _synthetic_job
             else:
                 raise MvtrackError("give training samples: --cache, --data or --synthetic N")
             build_cache(cache, jobs, worker, workers=workers)
