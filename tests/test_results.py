@@ -37,7 +37,7 @@ def test_invalid_result_is_refused_and_good_file_kept(tmp_path):
     bad["views"]["2CH"]["points_px"] = bad["views"]["2CH"]["points_px"][:-1]
     with pytest.raises(ResultError, match="view 2CH has 30 times"):
         write_result(bad, path)
-    bad2 = dict(good, views={"3CH": good["views"]["2CH"]})
+    bad2 = dict(good, views={"5CH": good["views"]["2CH"]})  # not a view
     with pytest.raises(ResultError):
         write_result(bad2, path)
     assert read_result(path)["study"] == "p"
