@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mvtrack.geometry.patient import plane_normal
+from mvtrack.geometry.patient import plane_normal, planes_line
 
 #: Planes within this angle are parallel (slices of one stack).
 PARALLEL_DEG = 10.0
@@ -70,14 +70,11 @@ def short_axis_stacks(planes: list[Plane]) -> list[list[int]]:
 
 def _trace_in(reference: Plane, plane: Plane, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The line where ``plane`` cuts ``reference``, as (point, unit direction) in the 2D ``basis``
-    (2, 3) of the reference plane; None when the two are nearly parallel."""
-    direction = np.cross(reference.normal, plane.normal)
-    if np.linalg.norm(direction) < np.sin(np.deg2rad(20.0)):
+    (2, 3) of the reference plane; None when the two are within 20 degrees of parallel."""
+    line = planes_line(reference.normal, reference.centre_mm, plane.normal, plane.centre_mm)
+    if line is None:
         return None
-    direction /= np.linalg.norm(direction)
-    system = np.stack([reference.normal, plane.normal, direction])
-    point = np.linalg.solve(system, [reference.normal @ reference.centre_mm, plane.normal @ plane.centre_mm,
-                                     direction @ reference.centre_mm])
+    point, direction = line
     in_plane_direction = basis @ direction
     return basis @ (point - reference.centre_mm), in_plane_direction / np.linalg.norm(in_plane_direction)
 

@@ -44,14 +44,21 @@ def plane_intersection(orientation_a: np.ndarray, position_a_mm: np.ndarray, ori
     None when the planes are within ``min_angle_deg`` of parallel (their line is then ill-defined:
     a small tilt moves it far).
     """
-    n_a, n_b = plane_normal(orientation_a), plane_normal(orientation_b)
-    direction = np.cross(n_a, n_b)
+    return planes_line(plane_normal(orientation_a), position_a_mm, plane_normal(orientation_b), position_b_mm,
+                       min_angle_deg)
+
+
+def planes_line(normal_a: np.ndarray, point_a_mm: np.ndarray, normal_b: np.ndarray, point_b_mm: np.ndarray,
+                min_angle_deg: float = 20.0) -> tuple[np.ndarray, np.ndarray] | None:
+    """The line where the planes through ``point_a_mm`` and ``point_b_mm`` with unit normals
+    ``normal_a``, ``normal_b`` meet: (its point closest to the midpoint of the two points, unit
+    direction), or None within ``min_angle_deg`` of parallel."""
+    direction = np.cross(normal_a, normal_b)
     sine = np.linalg.norm(direction)
     if sine < np.sin(np.deg2rad(min_angle_deg)):
         return None
     direction /= sine
-    # The point of the line closest to the midpoint of the two plane origins.
-    a = np.stack([n_a, n_b, direction])
-    b = np.array([n_a @ position_a_mm, n_b @ position_b_mm, direction @ (np.asarray(position_a_mm) + position_b_mm) / 2])
+    point_a_mm, point_b_mm = np.asarray(point_a_mm, dtype=float), np.asarray(point_b_mm, dtype=float)
+    a = np.stack([normal_a, normal_b, direction])
+    b = np.array([normal_a @ point_a_mm, normal_b @ point_b_mm, direction @ (point_a_mm + point_b_mm) / 2])
     return np.linalg.solve(a, b), direction
-
