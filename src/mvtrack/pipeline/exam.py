@@ -56,8 +56,7 @@ class PlaneRole:
 def plane_roles(cines: list[Cine]) -> list[PlaneRole]:
     """One :class:`PlaneRole` per cine, in order."""
     indices = [i for i, c in enumerate(cines) if has_geometry(c)]
-    planes = {i: image_plane(cines[i].orientation, cines[i].position_mm, cines[i].pixel_spacing_mm, cines[i].shape)
-              for i in indices}
+    planes = {i: _plane_of(cines[i]) for i in indices}
     roles = [PlaneRole(UNCHECKED, "no plane geometry") if i not in planes else
              PlaneRole(UNCHECKED, "no short-axis stack in the study to check it against") for i in range(len(cines))]
     ordered = [planes[i] for i in indices]
@@ -68,9 +67,9 @@ def plane_roles(cines: list[Cine]) -> list[PlaneRole]:
         return roles
     stack = stacks[0]
     axis = planes[stack[0]].normal
-    offsets = np.array([planes[i].centre_mm @ axis for i in stack])
-    middle = stack[int(np.argsort(offsets)[len(stack) // 2])]
-    for rank, i in enumerate(np.array(stack)[np.argsort(offsets)]):
+    along_normal = [stack[k] for k in np.argsort([planes[i].centre_mm @ axis for i in stack])]
+    middle = along_normal[len(stack) // 2]
+    for rank, i in enumerate(along_normal):
         roles[i] = PlaneRole(SHORT_AXIS, f"slice {rank + 1} of a short-axis stack of {len(stack)} parallel planes")
     long_axis = {}
     for i in planes:
@@ -112,10 +111,13 @@ def claimed_view(cine: Cine) -> str:
     return view_from_text(cine.series_description, with_3ch=True)
 
 
+def _plane_of(cine: Cine):
+    return image_plane(cine.orientation, cine.position_mm, cine.pixel_spacing_mm, cine.shape)
+
+
 def plane_angle_deg(a: Cine, b: Cine) -> float:
     """Angle (degrees, 0-90) between the planes of two cines with geometry."""
-    return angle_deg(image_plane(a.orientation, a.position_mm, a.pixel_spacing_mm, a.shape).normal,
-                     image_plane(b.orientation, b.position_mm, b.pixel_spacing_mm, b.shape).normal)
+    return angle_deg(_plane_of(a).normal, _plane_of(b).normal)
 
 
 #: Two series of one labelled view whose planes differ by more than this are different views.
