@@ -29,12 +29,6 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def _rotate(v: np.ndarray, axis: np.ndarray, angle_deg: float) -> np.ndarray:
-    """Rodrigues: ``v`` turned by ``angle_deg`` about the unit ``axis`` (right hand)."""
-    a = np.deg2rad(angle_deg)
-    return v * np.cos(a) + np.cross(axis, v) * np.sin(a) + axis * (axis @ v) * (1 - np.cos(a))
-
-
 def _cine(row_dir, col_dir, centre, description, view):
     from mvtrack.io import Cine
 
@@ -48,6 +42,7 @@ def _cine(row_dir, col_dir, centre, description, view):
 
 def simulate_exam(rng: np.random.Generator, turn_error_deg: float, sax_tilt_deg: float):
     """(cines, true kinds) of one simulated exam."""
+    from mvtrack.geometry.exam import turned_about
     from mvtrack.io.views import view_from_text
 
     axis = _unit(np.array([0.5, -0.6, -0.6]) + rng.normal(0, 0.15, 3))  # base to apex, LPS
@@ -56,14 +51,14 @@ def simulate_exam(rng: np.random.Generator, turn_error_deg: float, sax_tilt_deg:
     two_ch_turn = rng.uniform(0, 180)  # the heart's own rotation: unknown to the recogniser
     cines, kinds = [], []
     tilt_axis = _unit(np.cross(axis, rng.normal(0, 1, 3)))
-    stack_normal = _rotate(axis, tilt_axis, rng.normal(0, sax_tilt_deg))
+    stack_normal = turned_about(axis, tilt_axis, rng.normal(0, sax_tilt_deg))
     in_stack = _unit(np.cross(stack_normal, [0.0, 0.0, 1.0]))
     for k in range(int(rng.integers(6, 13))):
         cines.append(_cine(in_stack, np.cross(stack_normal, in_stack), centre + (k - 3) * 8.0 * stack_normal, f"sax {k}", "unknown"))
         kinds.append("short axis")
 
     def long_axis_plane(turn_deg, miss_mm):
-        across = _rotate(anterior, axis, turn_deg)
+        across = turned_about(anterior, axis, turn_deg)
         normal = np.cross(across, axis)
         return across, centre + 20 * axis + miss_mm * normal
 

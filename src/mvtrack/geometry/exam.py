@@ -153,6 +153,13 @@ def turn_about_axis_deg(normal: np.ndarray, axis_to_apex: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(across @ np.cross(axis_to_apex, anterior), across @ anterior)) % 180.0)
 
 
+def turned_about(vector: np.ndarray, axis: np.ndarray, angle_deg: float) -> np.ndarray:
+    """``vector`` turned by ``angle_deg`` about the unit ``axis`` (right hand, Rodrigues): turning a
+    plane's across-axis direction by +a degrees about the axis to the apex adds a to its turn."""
+    angle = np.deg2rad(angle_deg)
+    return vector * np.cos(angle) + np.cross(axis, vector) * np.sin(angle) + axis * (axis @ vector) * (1 - np.cos(angle))
+
+
 def _turn_distance(a: float, b: float) -> float:
     return float(abs((a - b + 90.0) % 180.0 - 90.0))
 

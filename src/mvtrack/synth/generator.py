@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from mvtrack.geometry.exam import turned_about
 from mvtrack.io.cine import POINT_NAMES, Cine
 from mvtrack.synth import anatomy as A
 from mvtrack.synth.motion import MotionParams, mv_displacement_mm, physiological_timing
@@ -311,20 +312,13 @@ def _patient_orientation(view: str, e_u: np.ndarray, e_v: np.ndarray, rng: np.ra
     if view == "3CH":
         # 60 degrees back from the 4CH about the axis (mvtrack.geometry.exam.VIEW_TURNS_DEG); the
         # 4CH's lateral end turns into the inferolateral, the second-named point
-        across = -_turned(across - (across @ long_axis) * long_axis, long_axis, -60.0)
+        across = -turned_about(across - (across @ long_axis) * long_axis, long_axis, -60.0)
     across = across + rng.normal(0, 0.12, 3)
     across -= (across @ long_axis) * long_axis
     across /= np.linalg.norm(across)
     row = e_u[0] * across + e_v[0] * long_axis
     column = e_u[1] * across + e_v[1] * long_axis
     return np.concatenate([row, column])
-
-
-def _turned(vector: np.ndarray, axis: np.ndarray, angle_deg: float) -> np.ndarray:
-    """``vector`` turned by ``angle_deg`` about the unit ``axis`` (right hand; Rodrigues)."""
-    angle = np.deg2rad(angle_deg)
-    return (vector * np.cos(angle) + np.cross(axis, vector) * np.sin(angle)
-            + axis * (axis @ vector) * (1 - np.cos(angle)))
 
 
 def _apex_angle(view: str, rng: np.random.Generator) -> float:
