@@ -12,7 +12,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mvtrack.pipeline.batch import CSV_FIELDS, Study, csv_row, run_study, write_csv_atomic
@@ -117,7 +117,7 @@ def run_local(studies: list[Study], out: Path, options: AnalysisOptions, workers
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     if options.threads is None:
-        options = _with(options, threads=threads_per_worker(workers))
+        options = replace(options, threads=threads_per_worker(workers))
     # spawn: a clean interpreter per worker (no inherited ONNX Runtime threads), as on macOS and Windows
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(analyse_into, study, out, options): study for study in studies}
@@ -162,10 +162,6 @@ def run_dask(studies: list[Study], out: Path, options: AnalysisOptions, address:
                                                      f"Dask task failed: {error.__class__.__name__}: {error}")
             on_outcome(found[study.study_id])
     return [found[s.study_id] for s in studies]
-
-
-def _with(options: AnalysisOptions, **changes) -> AnalysisOptions:
-    return AnalysisOptions(**{**asdict(options), **changes})
 
 
 #: summary.csv: the per-study columns of results.csv, then how this run went.
