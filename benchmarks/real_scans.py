@@ -36,13 +36,16 @@ CONFIGS = {  # name: (stage-2 passes, start search)
 
 def run_reference_study(folder: Path, models, passes: int, search: bool):
     from mvtrack.evaluate.reference import load_reference, reference_series_paths
-    from mvtrack.pipeline.study import analyze_study
+    from mvtrack.io import VIEWS, read_cines
+    from mvtrack.pipeline.study import analyze_cines
 
     reference = load_reference(folder)
-    series = reference_series_paths(folder, reference)
+    # every reference view the model can track (3CH only with a model folder that has 3CH networks),
+    # each read from the series it was drawn on as that view (recognition: benchmarks/view_recognition.py)
+    series = reference_series_paths(folder, reference, tuple(v for v in VIEWS if models.has(v, 1) and models.has(v, 2)))
     start = time.perf_counter()
-    study = analyze_study(list(series.values()), study_id=reference["study"], models=models,
-                          stage2_passes=passes, search=search)
+    cines = [read_cines([path], view=view)[0] for view, path in series.items()]
+    study = analyze_cines(cines, reference["study"], models, stage2_passes=passes, search=search)
     return reference, study, time.perf_counter() - start
 
 
@@ -84,7 +87,36 @@ def reference_rows(models) -> tuple[list[str], dict]:
                     cells.append(f"{fmt(theirs)} / {fmt(ours)} / {fmt(diff, '+.1f')}")
                 cells += [verdict, f"{seconds:.1f}"]
                 rows.append("| " + " | ".join(cells) + " |")
+            rows += study_rows(folder.name, config, reference, study.result)
     return rows, kept
+
+
+def study_rows(name: str, config: str, reference: dict, result: dict) -> list[str]:
+    """The study metrics (from the views QC let in) against the reference's from the same views; and,
+    when a 3CH is among them, the paper's 2CH + 4CH metrics against the reference's 2CH + 4CH."""
+    from mvtrack.metrics import clinical_metrics, combine_views, displacement_mm
+
+    def reference_study(views):
+        ref = reference["views"]
+        curves = [(np.asarray(ref[v]["times_s"]), displacement_mm(np.asarray(ref[v]["points_px"]), tuple(ref[v]["pixel_spacing_mm"])),
+                   float(ref[v]["rr_s"])) for v in views]
+        return clinical_metrics(*combine_views(curves)).to_dict()
+
+    used = result["study_views"]
+    entries = [("+".join(used), used, result["metrics"])]
+    if "3CH" in used and result.get("metrics_2ch_4ch"):
+        paper = [v for v in used if v != "3CH"]
+        entries.append(("+".join(paper) + " (metrics_2ch_4ch)", paper, result["metrics_2ch_4ch"]))
+    rows = []
+    for label, views, ours in entries:
+        theirs = reference_study(views)
+        cells = [name, config, f"study: {label}", *["-"] * 6]
+        for key in ("mapse_mm", "e_prime_cm_s"):
+            diff = None if ours[key] is None or theirs[key] is None else ours[key] - theirs[key]
+            cells.append(f"{fmt(theirs[key])} / {fmt(ours[key])} / {fmt(diff, '+.1f')}")
+        cells += ["-", "-"]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
 
 
 def sample_rows(models) -> tuple[list[str], object]:

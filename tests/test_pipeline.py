@@ -208,3 +208,47 @@ def test_a_live_runs_staging_is_left_alone_and_a_dead_ones_removed(tmp_path):
     other_host = tmp_path / f".s1.some_other_host-{os.getpid()}.q"
     other_host.mkdir()
     assert not _abandoned(live, "s1") and _abandoned(dead, "s1") and not _abandoned(other_host, "s1")
+
+
+def _model_with_3ch_networks(folder) -> ModelSet:
+    """A model folder whose 3CH networks are the shipped 2CH ones under 3CH names (the same
+    architecture): exercises the 3CH plumbing of analyze, not 3CH accuracy."""
+    import shutil
+
+    from mvtrack.models.store import MANIFEST, read_manifest, shipped_model_dir
+
+    shipped = read_manifest(shipped_model_dir())["networks"]
+    networks = {}
+    for stage in (1, 2):
+        entry = dict(shipped[f"2ch_stage{stage}"])
+        for key in ("onnx", "weights"):
+            shutil.copy(shipped_model_dir() / entry[key], folder / entry[key].replace("2ch", "3ch"))
+            entry[key] = entry[key].replace("2ch", "3ch")
+        entry["network"] = {**entry["network"], "view": "3CH"}
+        networks[f"3ch_stage{stage}"] = entry
+    (folder / MANIFEST).write_text(json.dumps({"model_id": "test-3ch", "networks": networks}))
+    return ModelSet(folder)
+
+
+def test_a_model_with_3ch_networks_tracks_the_3ch_and_keeps_the_papers_metrics(tmp_path):
+    from mvtrack.metrics import clinical_metrics, combine_views
+    from mvtrack.synth.writer import write_subject
+
+    study = write_subject(generate_subject(78, 0, views=("2CH", "4CH", "3CH")), tmp_path / "studies", "dicom")
+    (tmp_path / "model").mkdir()
+    with_3ch = analyze_study(study, models=_model_with_3ch_networks(tmp_path / "model")).result
+    assert set(with_3ch["views"]) == {"2CH", "4CH", "3CH"}
+    assert with_3ch["views"]["3CH"]["point_names"] == ["anterior", "inferolateral"]
+    assert any(line.startswith("3CH: series") for line in with_3ch["series_selection"])
+    assert "3CH" in with_3ch["study_views"], with_3ch["qc"]
+    # the paper's metrics are those of the 2CH and 4CH curves alone, and differ from all three views'
+    views = with_3ch["views"]
+    paper = clinical_metrics(*combine_views([(np.asarray(views[v]["times_s"]), np.asarray(views[v]["displacement_mm"]),
+                                              views[v]["rr_s"]) for v in ("2CH", "4CH")]), smooth=False)
+    assert with_3ch["metrics_2ch_4ch"]["mapse_mm"] == pytest.approx(paper.mapse_mm, abs=1e-6)
+    assert with_3ch["metrics"]["mapse_mm"] != pytest.approx(paper.mapse_mm, abs=1e-3)
+    # the shipped model has no 3CH networks: the 3CH series is skipped, saying why
+    shipped = analyze_study(study).result
+    assert set(shipped["views"]) == {"2CH", "4CH"} and shipped["metrics_2ch_4ch"] == shipped["metrics"]
+    assert any(line.startswith("skipped") and "the model has no 3CH networks" in line for line in shipped["series_selection"]), \
+        shipped["series_selection"]

@@ -60,7 +60,7 @@ def _fail(error: Exception) -> None:
 @app.command()
 def info(
     paths: list[Path] = typer.Argument(..., help="Study or series folders, DICOM, NIfTI or .npz files."),
-    view: Optional[str] = typer.Option(None, help="Force the view of every cine: 2CH or 4CH."),
+    view: Optional[str] = typer.Option(None, help="Force the view of every cine: 2CH, 4CH or 3CH."),
     pixel_spacing: Optional[float] = typer.Option(None, help="Pixel spacing in mm for DICOM without PixelSpacing."),
     skip_unreadable: bool = typer.Option(False, help=SKIP_UNREADABLE_HELP),
 ) -> None:
@@ -90,7 +90,7 @@ def synth(
     format: str = typer.Option("dicom", help="dicom, nifti or npz."),
     workers: int = typer.Option(2, help="Parallel processes."),
     start: int = typer.Option(0, help="Index of the first subject (to extend a set)."),
-    views: str = typer.Option("2CH,4CH", help="Views per subject, from 2CH, 4CH, 3CH (3CH: synthesised, not yet tracked)."),
+    views: str = typer.Option("2CH,4CH", help="Views per subject, from 2CH, 4CH, 3CH (3CH: tracked with a model that has 3CH networks; the shipped one has none)."),
 ) -> None:
     """Write synthetic long-axis cines with their ground-truth MV points (truth.json per subject)."""
     from rich.progress import Progress
@@ -113,7 +113,7 @@ def synth(
 def analyze(
     paths: list[Path] = typer.Argument(..., help="A study folder, a folder of studies, a series folder, or NIfTI/.npz files."),
     out: Path = typer.Option(..., "--out", help="Output folder: one subfolder per study."),
-    view: Optional[str] = typer.Option(None, help="Force the view of every cine read: 2CH or 4CH (needed for NIfTI without a view in its name)."),
+    view: Optional[str] = typer.Option(None, help="Force the view of every cine read: 2CH, 4CH or 3CH (needed for NIfTI without a view in its name)."),
     model: Optional[Path] = typer.Option(None, help="Model folder (default: the shipped model)."),
     passes: int = typer.Option(3, help="Stage-2 passes after stage 1 (paper: 2, i.e. 1+2+2; default 3; 0 = stage 1 only)."),
     batch: Optional[bool] = typer.Option(None, "--batch/--single", help="PATH is a folder of studies / one study (default: guess)."),
@@ -135,13 +135,14 @@ def analyze(
     from rich.progress import Progress
     from rich.text import Text
 
+    from mvtrack.io.cine import VIEWS
     from mvtrack.models.store import ModelSet
     from mvtrack.pipeline.batch import discover_studies
     from mvtrack.pipeline.cohort import AnalysisOptions, run_dask, run_local, write_summary
 
     try:
-        if view and view.upper() not in ("2CH", "4CH"):
-            raise MvtrackError(f"--view must be 2CH or 4CH, got {view!r}")
+        if view and view.upper() not in VIEWS:
+            raise MvtrackError(f"--view must be one of {', '.join(VIEWS)}, got {view!r}")
         if dask and workers > 1:
             raise MvtrackError("--workers and --dask exclude each other: the cluster decides how many studies run at once")
         if sr:
@@ -207,7 +208,7 @@ def _print_headline(folder: Path) -> None:
 
 @app.command()
 def train(
-    view: str = typer.Option(..., help="2CH or 4CH (or 3CH, trained on synthetic 3CH views; not used by analyze yet)."),
+    view: str = typer.Option(..., help="2CH, 4CH or 3CH (3CH: trained on synthetic 3CH views; analyze tracks 3CH with a model folder that has both 3CH stages)."),
     stage: int = typer.Option(..., help="1 (whole frame, 160 x 160) or 2 (standardised 118 x 162 crop)."),
     out: Path = typer.Option(..., help="Run folder: checkpoints, summary and an exported model folder."),
     cache: Optional[Path] = typer.Option(None, help="A sample cache folder (<view>.npz) built earlier."),
@@ -240,7 +241,7 @@ def train(
 
     try:
         if view.upper() not in ("2CH", "4CH", "3CH") or stage not in (1, 2):
-            raise MvtrackError("--view must be 2CH, 4CH or 3CH (3CH networks are not used by analyze yet) and --stage 1 or 2")
+            raise MvtrackError("--view must be 2CH, 4CH or 3CH and --stage 1 or 2")
         summary = run_training(
             NetworkConfig(view=view.upper(), stage=stage, depth=depth, width=width, max_width=max_width, head=head),
             out, cache=cache, data=data, synthetic=synthetic, synthetic_seed=synthetic_seed, epochs=epochs,

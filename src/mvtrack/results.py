@@ -1,10 +1,12 @@
 """The result contract: ``OUT_DIR/<study>/results.json``, written atomically and validated.
 
-Per view (``views.2CH`` / ``views.4CH``): ``points_px`` [T][2][2] (x then y, stored-frame pixels),
+Per view (``views.2CH`` / ``views.4CH`` / ``views.3CH``): ``points_px`` [T][2][2] (x then y, stored-frame pixels),
 ``point_names``, ``times_s``, ``pixel_spacing_mm`` (row, col), ``displacement_mm``, ``series_uid``.
 Study level: ``metrics`` (``mapse_mm``, ``s_prime_cm_s``, ``e_prime_cm_s``, ``a_prime_cm_s``, with
 ``reasons`` for any null), ``displacement_mm``, ``velocity_cm_s``, ``times_s`` (the views averaged on a
-common grid), ``tool_version`` and ``models``. Extra keys are allowed; these are guaranteed.
+common grid: the views of ``study_views``, those that passed QC), ``tool_version`` and ``models``;
+``metrics_2ch_4ch``: the same from the 2CH and 4CH of ``study_views`` only, as in the paper (null when
+neither passed QC). Extra keys are allowed; these are guaranteed.
 """
 
 from __future__ import annotations
@@ -111,9 +113,15 @@ def build_result(study: str, views: dict[str, ViewTrack], models: dict, tool_ver
     study_views = list(views) if study_views is None else list(study_views)
     if not study_views or set(study_views) - set(views):
         raise ResultError(f"{study}: study views {study_views} must be among {list(views)}")
-    curves = [(views[v].times_s, views[v].displacement_mm(), views[v].rr_s) for v in study_views]
-    times_s, displacement, rr_s = combine_views(curves)
+    times_s, displacement, rr_s = _study_curve(views, study_views)
     metrics = clinical_metrics(times_s, displacement, rr_s, smooth=smooth_curves)
+    paper_views = [v for v in study_views if v in ("2CH", "4CH")]
+    if paper_views == study_views:
+        paper_metrics = metrics.to_dict()
+    elif paper_views:
+        paper_metrics = clinical_metrics(*_study_curve(views, paper_views), smooth=smooth_curves).to_dict()
+    else:
+        paper_metrics = None
     result = {
         "schema_version": SCHEMA_VERSION,
         "study": study,
@@ -126,6 +134,7 @@ def build_result(study: str, views: dict[str, ViewTrack], models: dict, tool_ver
         "curves_smoothed": smooth_curves,
         "study_views": study_views,
         "metrics": metrics.to_dict(),
+        "metrics_2ch_4ch": paper_metrics,
         "views": {},
     }
     for name, view in views.items():
@@ -144,6 +153,11 @@ def build_result(study: str, views: dict[str, ViewTrack], models: dict, tool_ver
     if extra:
         result.update(extra)
     return result
+
+
+def _study_curve(views: dict[str, ViewTrack], names: list[str]) -> tuple[np.ndarray, np.ndarray, float]:
+    """(times_s, displacement_mm, rr_s) of the named views averaged on a common grid."""
+    return combine_views([(views[v].times_s, views[v].displacement_mm(), views[v].rr_s) for v in names])
 
 
 def _floats(values) -> list[float]:

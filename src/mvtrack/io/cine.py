@@ -12,13 +12,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-VIEWS = ("2CH", "4CH")
+VIEWS = ("2CH", "4CH", "3CH")
 UNKNOWN_VIEW = "unknown"
 
 #: Names of the two MV points per view, in the order of ``points_px[:, k]``. The first point is
 #: the one that the standardisation puts on the left.
 POINT_NAMES = {"2CH": ("anterior", "inferior"), "4CH": ("lateral", "septal"),
-               "3CH": ("anterior", "inferolateral")}  # 3CH: synthesised and recognised, not yet tracked
+               "3CH": ("anterior", "inferolateral")}
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Cine:
         pixel_spacing_mm: (row, col) spacing in mm.
         times_s: (T,) trigger times in s, increasing; times_s[0] is the first (end-diastolic) frame.
         rr_s: RR interval in s (NominalInterval, or estimated from the trigger times).
-        view: "2CH", "4CH" or "unknown".
+        view: "2CH", "4CH", "3CH" or "unknown".
         view_source: how the view was decided (which tag or folder name), for the report.
         orientation: (6,) ImageOrientationPatient (row then column direction cosines) or None.
         position_mm: (3,) ImagePositionPatient of the top-left pixel or None.

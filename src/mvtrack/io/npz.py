@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from mvtrack.errors import CineError
-from mvtrack.io.cine import Cine, bad_values_are_cine_errors, describe_exception, rr_from_times, validate_cine
+from mvtrack.io.cine import VIEWS, Cine, bad_values_are_cine_errors, describe_exception, rr_from_times, validate_cine
 from mvtrack.io.views import guess_view
 
 
@@ -39,7 +39,7 @@ def _read_npz_cine(path: Path, view: str | None) -> Cine:
     stored_view = str(arrays["view"]) if "view" in arrays else ""
     if view:
         found_view, view_source = view.upper(), "forced by the user"
-    elif stored_view in ("2CH", "4CH"):
+    elif stored_view in VIEWS:
         found_view, view_source = stored_view, "the file's 'view' array"
     else:
         found_view, view_source = guess_view([("file name", path.stem), ("folder name", path.parent.name)])

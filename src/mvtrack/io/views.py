@@ -2,7 +2,8 @@
 
 Spellings seen from Siemens, Philips and GE protocols: "2ch", "2 ch", "2-CH", "2CV", "VLA"
 (vertical long axis), "2 chamber", "LAX 2"; "4ch", "4CV", "HLA" (horizontal long axis),
-"four chamber", "LAX 4". 3-chamber / LVOT names return "unknown" on purpose.
+"four chamber", "LAX 4"; "3ch", "3CV", "three chamber", "LVOT" with ``with_3ch`` (a series' view
+guess), else "unknown".
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ def view_from_text(text: str, with_3ch: bool = False) -> str:
 
 
 def guess_view(candidates: list[tuple[str, str]]) -> tuple[str, str]:
-    """First recognised view among ``(source_label, text)`` candidates, with where it came from."""
+    """First recognised view (2CH, 4CH or 3CH) among ``(source_label, text)`` candidates, with where
+    it came from."""
     for label, text in candidates:
-        view = view_from_text(text)
+        view = view_from_text(text, with_3ch=True)
         if view != UNKNOWN_VIEW:
             return view, f"{label} {text!r}"
     return UNKNOWN_VIEW, "no keyword in SeriesDescription, ProtocolName or folder names"

@@ -62,15 +62,7 @@ def mv_plane_track(views: dict[str, dict], n_phases: int | None = None) -> Plane
         raise ValueError("the MV plane needs two or more views")
     n = n_phases or max(len(v["times_s"]) for v in views.values())
     phase = np.arange(n) / n
-    resampled = {}
-    for name, view in views.items():
-        times, rr = np.asarray(view["times_s"], dtype=float), float(view["rr_s"])
-        points = np.asarray(view["points_mm"], dtype=float)
-        out = np.empty((n, 2, 3))
-        for k in range(2):
-            for axis in range(3):
-                out[:, k, axis] = resample_periodic(times - times[0], points[:, k, axis], rr, phase * rr)
-        resampled[name] = out
+    resampled = _on_phase_grid(views, n)
     apex = np.mean([np.asarray(v["apex_mm"], dtype=float) / np.linalg.norm(v["apex_mm"]) for v in views.values()], axis=0)
     centres, normals, residuals = np.empty((n, 3)), np.empty((n, 3)), np.empty(n)
     for index in range(n):
@@ -80,3 +72,19 @@ def mv_plane_track(views: dict[str, dict], n_phases: int | None = None) -> Plane
     rr_mean = float(np.mean([v["rr_s"] for v in views.values()]))
     diameters = {name: np.linalg.norm(p[:, 1] - p[:, 0], axis=-1) for name, p in resampled.items()}
     return PlaneTrack(phase * rr_mean, centres, normals, residuals, diameters)
+
+
+def _on_phase_grid(views: dict[str, dict], n: int) -> dict[str, np.ndarray]:
+    """view -> (n, 2, 3) its patient points resampled (periodically, over its own RR) at phases k / n."""
+    phase = np.arange(n) / n
+    resampled = {}
+    for name, view in views.items():
+        times, rr = np.asarray(view["times_s"], dtype=float), float(view["rr_s"])
+        points = np.asarray(view["points_mm"], dtype=float)
+        out = np.empty((n, 2, 3))
+        for k in range(2):
+            for axis in range(3):
+                out[:, k, axis] = resample_periodic(times - times[0], points[:, k, axis], rr, phase * rr)
+        resampled[name] = out
+    return resampled
+

@@ -17,7 +17,8 @@ from mvtrack.io.dicom import may_be_dicom_image
 from mvtrack.results import read_result, write_json_atomic, write_result
 
 CSV_FIELDS = ["study", "mapse_mm", "s_prime_cm_s", "e_prime_cm_s", "a_prime_cm_s", "views", "needs_review",
-              "qc_reasons", "metrics_withheld_because", "mapse_2ch_mm", "mapse_4ch_mm", "heart_rate_bpm"]
+              "qc_reasons", "metrics_withheld_because", "mapse_2ch_mm", "mapse_4ch_mm", "heart_rate_bpm",
+              "study_views", "mapse_3ch_mm", "mapse_2ch_4ch_mm", "e_prime_2ch_4ch_cm_s"]
 
 
 @dataclass
@@ -124,6 +125,11 @@ def csv_row(result: dict) -> dict:
         "mapse_2ch_mm": _round(views.get("2CH", {}).get("metrics", {}).get("mapse_mm")),
         "mapse_4ch_mm": _round(views.get("4CH", {}).get("metrics", {}).get("mapse_mm")),
         "heart_rate_bpm": _round(60.0 / result["rr_s"]) if result.get("rr_s") else "",
+        "study_views": "+".join(result.get("study_views", sorted(views))),
+        "mapse_3ch_mm": _round(views.get("3CH", {}).get("metrics", {}).get("mapse_mm")),
+        # the paper's study metrics (2CH and 4CH only), for comparison with MVnet-style results
+        "mapse_2ch_4ch_mm": _round((result.get("metrics_2ch_4ch") or {}).get("mapse_mm")),
+        "e_prime_2ch_4ch_cm_s": _round((result.get("metrics_2ch_4ch") or {}).get("e_prime_cm_s")),
     }
 
 

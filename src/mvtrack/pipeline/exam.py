@@ -25,7 +25,7 @@ from mvtrack.geometry.exam import (
     short_axis_stacks,
     turn_about_axis_deg,
 )
-from mvtrack.io import Cine
+from mvtrack.io import VIEWS, Cine
 from mvtrack.io.views import view_from_text
 from mvtrack.pipeline.plane import has_geometry
 
@@ -81,7 +81,7 @@ def plane_roles(cines: list[Cine]) -> list[PlaneRole]:
                                                 "short-axis stack: not a long-axis view")
         else:
             long_axis[i] = planes[i]
-    labelled = {i for i in long_axis if cines[i].view in ("2CH", "4CH")}
+    labelled = {i for i in long_axis if claimed_view(cines[i]) in VIEWS}
     point, distances = lv_axis_concurrence(planes[middle], long_axis, labelled)
     through = [i for i in long_axis if point is not None and distances[i] <= THROUGH_LV_MM]
     apex = axis_toward_apex(axis)
@@ -106,7 +106,7 @@ def plane_roles(cines: list[Cine]) -> list[PlaneRole]:
 
 def claimed_view(cine: Cine) -> str:
     """The view a cine's description or reader claims: 2CH, 4CH, 3CH or "unknown"."""
-    if cine.view in ("2CH", "4CH"):
+    if cine.view in VIEWS:
         return cine.view
     return view_from_text(cine.series_description, with_3ch=True)
 
@@ -132,19 +132,20 @@ def series_name(cine: Cine) -> str:
     return cine.series_uid or "(unnamed)"
 
 
-def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str], list[str]]:
-    """Pick one cine per view; say which and why. Returns (chosen {view: cine}, the selection log,
-    QC reasons).
+def select_series(cines: list[Cine], trackable: tuple[str, ...] = ("2CH", "4CH")) -> tuple[dict[str, Cine], list[str], list[str]]:
+    """Pick one cine per view of ``trackable`` (the views the model has networks for); say which and
+    why. Returns (chosen {view: cine}, the selection log, QC reasons).
 
     The plane geometry of the exam (:func:`mvtrack.pipeline.exam.plane_roles`) overrules a series'
     description: a short-axis slice or a long-axis plane that misses the LV axis is skipped, and a
     plane through the LV recognised as another view than its description claims is used as that
-    view (or skipped, for a 3CH), saying both; a view the user forced is never overruled. Among the
+    view (or skipped, when the model cannot track it), saying both; a view the user forced is never
+    overruled. Among the
     candidates of a view one the geometry names as that view wins, then the one with most frames;
     when two lie in clearly different planes, that is a QC reason (one is another view).
     """
     roles = dict(zip(map(id, cines), plane_roles(cines)))
-    candidates: dict[str, list[Cine]] = {"2CH": [], "4CH": []}
+    candidates: dict[str, list[Cine]] = {view: [] for view in trackable}
     excluded, original = {}, {}
     for cine in cines:
         role, claimed = roles[id(cine)], claimed_view(cine)
@@ -158,7 +159,7 @@ def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str], list[s
             said = f"{cine.view_source} says {claimed}" if claimed != "unknown" else "its description names no view"
             if role.recognised not in candidates:
                 excluded[id(cine)] = (f"{said}; recognised {role.recognised} from the plane geometry ({role.recognised_off_deg:.0f} "
-                                      "degrees off its place about the LV axis): mvtrack tracks 2CH and 4CH")
+                                      f"degrees off its place about the LV axis): the model has no {role.recognised} networks")
                 continue
             view = role.recognised
             recognised = cine.with_view(view, source=f"the plane geometry ({said}; {role.recognised_off_deg:.0f} degrees off "
@@ -197,8 +198,10 @@ def select_series(cines: list[Cine]) -> tuple[dict[str, Cine], list[str], list[s
         role = roles[id(cine)]
         if id(cine) in excluded:
             reason = excluded[id(cine)]
-        elif cine.view not in ("2CH", "4CH") and not role.recognised:
-            reason = "not a 2CH/4CH long-axis view" + (f" ({role.reason})" if role.kind != UNCHECKED else "")
+        elif cine.view in VIEWS and cine.view not in trackable and not role.recognised:
+            reason = f"{cine.view} ({cine.view_source}), and the model has no {cine.view} networks"
+        elif cine.view not in trackable and not role.recognised:
+            reason = f"not a {'/'.join(trackable)} long-axis view" + (f" ({role.reason})" if role.kind != UNCHECKED else "")
         else:
             reason = "another series was chosen"
         log.append(f"skipped {series_name(cine)}: {reason}")

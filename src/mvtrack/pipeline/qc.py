@@ -59,7 +59,8 @@ def study_flags(metrics: dict, view_metrics: dict[str, dict]) -> list[str]:
     if mapse is None or not MAPSE_RANGE_MM[0] <= mapse <= MAPSE_RANGE_MM[1]:
         flags.append(f"implausible MAPSE {mapse if mapse is None else round(mapse, 1)} mm "
                      f"(expected {MAPSE_RANGE_MM[0]:g}-{MAPSE_RANGE_MM[1]:g})")
-    values = [m.get("mapse_mm") for m in view_metrics.values() if m.get("mapse_mm") is not None]
-    if len(values) == 2 and abs(values[0] - values[1]) > MAX_VIEW_MAPSE_DIFFERENCE_MM:
-        flags.append(f"views disagree: MAPSE {values[0]:.1f} vs {values[1]:.1f} mm")
+    values = {view: m["mapse_mm"] for view, m in view_metrics.items() if m.get("mapse_mm") is not None}
+    if len(values) >= 2 and max(values.values()) - min(values.values()) > MAX_VIEW_MAPSE_DIFFERENCE_MM:
+        flags.append("views disagree: MAPSE " + " vs ".join(f"{value:.1f}" for value in values.values()) + " mm (" +
+                     ", ".join(values) + ")")
     return flags

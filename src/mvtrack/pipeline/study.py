@@ -10,7 +10,7 @@ import numpy as np
 
 from mvtrack import __version__
 from mvtrack.errors import AnalysisError
-from mvtrack.io import POINT_NAMES, Cine, read_cines
+from mvtrack.io import POINT_NAMES, VIEWS, Cine, read_cines
 from mvtrack.io.dicom import LEFT_OUT_SERIES
 from mvtrack.pipeline.exam import select_series
 from mvtrack.pipeline.plane import has_geometry, patient_points, study_plane, study_rest_periods
@@ -39,14 +39,15 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
     from mvtrack.models.store import ModelSet
 
     models = models or ModelSet()
-    chosen, selection, selection_flags = select_series(cines)
+    trackable = tuple(view for view in VIEWS if models.has(view, 1) and models.has(view, 2))
+    chosen, selection, selection_flags = select_series(cines, trackable)
     left_out = list(dict.fromkeys(note for cine in cines for note in cine.notes if note.startswith(LEFT_OUT_SERIES)))
     selection += left_out
     if not chosen:
         found = ", ".join(sorted({c.view for c in cines})) or "none"
-        raise AnalysisError(f"{study_id}: no 2CH or 4CH cine found (views found: {found}); force one with --view")
+        raise AnalysisError(f"{study_id}: no {' or '.join(trackable)} cine found (views found: {found}); force one with --view")
     tracks, views, unreliable = {}, {}, []
-    flags = [note for note in left_out if any(f", {view})" in note for view in ("2CH", "4CH") if view not in chosen)]
+    flags = [note for note in left_out if any(f", {view})" in note for view in trackable if view not in chosen)]
     flags += selection_flags
     axis_lines = long_axis_lines(chosen)
     for view, cine in chosen.items():
@@ -100,8 +101,10 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
             result["views"][view]["metrics"],
             "this view's tracking did not pass QC (stage 2 unsure and not converged): look at the overlay movie")
     if set(unreliable) == set(views):
-        result["metrics"] = withheld_metrics(
-            result["metrics"], "no view's tracking passed QC (stage 2 unsure and not converged): look at the overlay movies")
+        reason = "no view's tracking passed QC (stage 2 unsure and not converged): look at the overlay movies"
+        result["metrics"] = withheld_metrics(result["metrics"], reason)
+        if result["metrics_2ch_4ch"] is not None:
+            result["metrics_2ch_4ch"] = withheld_metrics(result["metrics_2ch_4ch"], reason)
     result["mv_plane"], plane_flags = study_plane(chosen, {v: t.points_px for v, t in tracks.items()}, measured)
     flags += plane_flags
     result["rest_periods"] = study_rest_periods(result)

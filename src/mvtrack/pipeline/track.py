@@ -18,7 +18,7 @@ from mvtrack.geometry import Stage1Map, Standardisation, standardisation_from_po
 from mvtrack.geometry.affine import spline_coefficients, translation
 from mvtrack.geometry.image_order import IMAGE_ORDER_VIEWS, first_point_index
 from mvtrack.geometry.standardise import points_to_mm
-from mvtrack.io import Cine
+from mvtrack.io import VIEWS, Cine
 from mvtrack.metrics.curves import smoothed_curve
 from mvtrack.pipeline.qc import is_settled
 
@@ -244,7 +244,7 @@ def search_start(cine: Cine, models, starts: list[tuple[dict, np.ndarray]],
 def track_cine(cine: Cine, models, stage2_passes: int = DEFAULT_STAGE2_PASSES, confidence: bool = True,
                smooth: bool = True, search: bool = True, first_guess_px: np.ndarray | None = None,
                axis_line_px: tuple[np.ndarray, np.ndarray] | None = None) -> Track:
-    """Run stage 1, then ``stage2_passes`` stage-2 passes, on a cine whose view is 2CH or 4CH.
+    """Run stage 1, then ``stage2_passes`` stage-2 passes, on a cine whose view is 2CH, 4CH or 3CH.
 
     With ``search`` (and at least two passes with confidence), a cine on which stage 2 does not settle
     from stage 1 (QC's convergence or confidence limit) is tracked again from :func:`search_start`, and
@@ -254,8 +254,8 @@ def track_cine(cine: Cine, models, stage2_passes: int = DEFAULT_STAGE2_PASSES, c
     direction, stored pixels): the LV long axis from another view's plane; the search then also tries
     starts along it (:func:`axis_line_starts`).
     """
-    if cine.view not in ("2CH", "4CH"):
-        raise ValueError(f"cine view must be 2CH or 4CH, got {cine.view!r}")
+    if cine.view not in VIEWS:
+        raise ValueError(f"cine view must be one of {VIEWS}, got {cine.view!r}")
     first_guess = stage1_points(cine, models) if first_guess_px is None else np.asarray(first_guess_px, dtype=float)
     coefficients = spline_coefficients(cine.frames) if stage2_passes else None
     passes, spread, standardisations = stage2_passes_from(cine, models, first_guess, stage2_passes, confidence, coefficients)

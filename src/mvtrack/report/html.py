@@ -34,6 +34,15 @@ def _plane_section(result: dict) -> str:
     return f"<h2>Rest periods and MV plane</h2><p>Rest windows{note}:</p><ul>" + "".join(items) + "</ul>"
 
 
+def _paper_metrics_line(result: dict) -> str:
+    """The paper's 2CH + 4CH study metrics, when the study metrics also use a 3CH."""
+    paper, used = result.get("metrics_2ch_4ch"), result.get("study_views", [])
+    if not paper or "3CH" not in used:
+        return ""
+    return ("<p>From the 2CH and 4CH only (as MVnet): MAPSE " + _fmt(paper.get("mapse_mm"), "mm") + ", e' "
+            + _fmt(paper.get("e_prime_cm_s"), "cm/s") + "</p>")
+
+
 def write_html(result: dict, out_dir: Path | str, media: dict[str, list[str]]) -> Path:
     out_dir = Path(out_dir)
     metrics = result["metrics"]
@@ -51,6 +60,7 @@ def write_html(result: dict, out_dir: Path | str, media: dict[str, list[str]]) -
           for (name, value), key in zip(rows, ["mapse_mm", "s_prime_cm_s", "e_prime_cm_s", "a_prime_cm_s"])],
         "</table>",
         f"<p>Study curve and metrics from: {html.escape(' + '.join(result.get('study_views', sorted(result['views']))))}</p>",
+        _paper_metrics_line(result),
         _plane_section(result),
         "<h2>Quality control</h2>",
         ("<p class='warn'><b>Review recommended:</b></p><ul>" + "".join(f"<li class='warn'>{html.escape(r)}</li>" for r in qc.get("reasons", [])) + "</ul>")

@@ -148,10 +148,14 @@ def _leaflet_opening(motion: MotionParams, t: np.ndarray) -> np.ndarray:
 # Appearance
 
 
-def _tissue_intensities(rng: np.random.Generator) -> np.ndarray:
-    """bSSFP-like relative intensity per label; with some probability fully random (domain randomisation)."""
+#: Share of rendered views whose tissues get fully random intensities (SynthSeg-like domain randomisation).
+RANDOM_CONTRAST_PROBABILITY = 0.15
+
+
+def _tissue_intensities(rng: np.random.Generator, random_probability: float = RANDOM_CONTRAST_PROBABILITY) -> np.ndarray:
+    """bSSFP-like relative intensity per label; with ``random_probability`` fully random (domain randomisation)."""
     lut = np.zeros(A.N_LABELS)
-    if rng.random() < 0.15:
+    if rng.random() < random_probability:
         lut[:] = rng.uniform(0.05, 1.0, A.N_LABELS)
         lut[A.AIR] = rng.uniform(0.0, 0.05)
         lut[[A.LV_BLOOD, A.LA_BLOOD, A.RV_BLOOD, A.RA_BLOOD]] = rng.uniform(0.3, 1.0)  # one blood pool
@@ -335,7 +339,8 @@ PATCH = 24  # fine pixels per side of the label patches kept for tests
 
 
 def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Generator,
-                keep_fine_labels: bool = False, fine: int = 2, pose: HeartPose | None = None) -> SyntheticView:
+                keep_fine_labels: bool = False, fine: int = 2, pose: HeartPose | None = None,
+                random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY) -> SyntheticView:
     dilated = rng.random() < 0.15
     hypertrophy = rng.random() < 0.12
     shape = _sample_shape(view, rng, dilated, hypertrophy)
@@ -372,7 +377,7 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
     e_u, e_v = _heart_axes(apex_angle, mirrored)
     background = _background_labels(x_mm, y_mm, heart_centre, e_v, rng, view)
 
-    lut = _tissue_intensities(rng)
+    lut = _tissue_intensities(rng, random_contrast_probability)
     texture = _smooth_field(background.shape, rng, rng.uniform(2, 8), rng.uniform(0.03, 0.12))
     lung_vessels = ndimage.gaussian_filter(rng.standard_normal(background.shape), 1.5) > rng.uniform(0.35, 0.6)
     bias = _bias_field(background.shape, rng)
@@ -539,11 +544,12 @@ def _acquire(image, rows, cols, fine, spacing_rc, acq_spacing, phase_axis, snr, 
 
 
 def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labels: bool = False,
-                     fine: int = 2) -> SyntheticSubject:
+                     fine: int = 2, random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY) -> SyntheticSubject:
     """One synthetic subject; deterministic for (seed, index).
 
     ``keep_fine_labels`` keeps label patches around the truth points (for tests); ``fine`` is the
-    oversampling of the label grid (2 for data; larger to check the truth points precisely).
+    oversampling of the label grid (2 for data; larger to check the truth points precisely);
+    ``random_contrast_probability``: the share of views with fully random tissue intensities.
     """
     # A 3CH comes after the 2CH and 4CH (each view draws from its own stream, by position), so adding
     # it leaves a subject's 2CH and 4CH as they were.
@@ -552,6 +558,7 @@ def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labe
     af = bool(rng.random() < 0.12)
     motion = _sample_motion(rng, af)
     pose = _heart_pose(np.random.default_rng([seed, index, 77]), views)
-    rendered = {view: render_view(view, motion, af, np.random.default_rng([seed, index, i]), keep_fine_labels, fine, pose)
+    rendered = {view: render_view(view, motion, af, np.random.default_rng([seed, index, i]), keep_fine_labels, fine, pose,
+                                     random_contrast_probability)
                 for i, view in enumerate(views)}
     return SyntheticSubject(f"synth{seed:03d}_{index:04d}", rendered, motion, af)

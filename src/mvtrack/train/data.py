@@ -79,7 +79,8 @@ def _synthetic_job(job) -> dict[str, dict[str, np.ndarray]]:
 
     seed, index, perturbation, *rest = job
     views = rest[0] if rest else ("2CH", "4CH")  # job lists written before 3CH views have no views
-    subject = generate_subject(seed, index, views)
+    generator_options = rest[1] if len(rest) > 1 else {}
+    subject = generate_subject(seed, index, views, **generator_options)
     rng = np.random.default_rng([seed, index, 99])
     return {view: cine_samples(v.cine, v.points_px, rng, perturbation) for view, v in subject.views.items()}
 
@@ -142,10 +143,10 @@ def build_cache(out_dir: Path | str, jobs: list, worker, workers: int = 2, progr
 
 
 def synthetic_jobs(n_subjects: int, seed: int, perturbation: PerturbationConfig = PerturbationConfig(), start: int = 0,
-                   views: tuple[str, ...] = ("2CH", "4CH")):
+                   views: tuple[str, ...] = ("2CH", "4CH"), generator_options: dict | None = None):
     """Jobs for :func:`build_cache` with :func:`_synthetic_job`: subjects ``start ..`` of ``seed``, each
-    rendering ``views``."""
-    return [(seed, i, perturbation, tuple(views)) for i in range(start, start + n_subjects)]
+    rendering ``views``; ``generator_options``: keyword arguments of :func:`generate_subject`."""
+    return [(seed, i, perturbation, tuple(views), dict(generator_options or {})) for i in range(start, start + n_subjects)]
 
 
 def folder_jobs(root: Path | str, seed: int = 0, perturbation: PerturbationConfig = PerturbationConfig()):

@@ -1,0 +1,55 @@
+"""Fine-tune one shipped stage-2 network on synthetic subjects of a generator variant (a CPU experiment).
+
+Issue 13, lever 1 (training that ignores the look): ``--random-contrast 0.8`` renders most subjects
+with fully random tissue intensities (SynthSeg-like) instead of the shipped model's 15 %, so that the
+network must find the hinge from the shape of the junction rather than from the generator's
+contrasts. The result is a model folder holding only the fine-tuned network (the others come from
+the shipped model), for `benchmarks/real_scans.py --model RUN/model` and `benchmarks/accuracy.py`.
+
+    python scripts/finetune_stage2.py RUN --view 4CH [--subjects 200] [--minutes 50] [--random-contrast 0.8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--view", default="4CH", choices=["2CH", "4CH", "3CH"])
+    parser.add_argument("--subjects", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7000, help="synthetic subjects (v3 trained on 3000, tests use 9001)")
+    parser.add_argument("--minutes", type=float, default=50.0)
+    parser.add_argument("--random-contrast", type=float, default=0.8)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    from mvtrack.models.export import export_model_dir, load_checkpoint
+    from mvtrack.models.network import NetworkConfig
+    from mvtrack.models.store import shipped_model_dir
+    from mvtrack.train.augment import AugmentConfig
+    from mvtrack.train.data import _synthetic_job, build_cache, synthetic_jobs
+    from mvtrack.train.trainer import TrainConfig, train_network
+
+    cache = args.run / "cache" / f"{args.view}.npz"
+    if not cache.exists():
+        jobs = synthetic_jobs(args.subjects, args.seed, views=(args.view,),
+                              generator_options={"random_contrast_probability": args.random_contrast})
+        build_cache(args.run / "cache", jobs, _synthetic_job, workers=2)
+    name = f"{args.view.lower()}_stage2"
+    start = load_checkpoint(shipped_model_dir() / f"{name}.pt")
+    network = NetworkConfig(**start["network"])
+    config = TrainConfig(epochs=50, batch_size=8, learning_rate=1e-4, max_minutes=args.minutes, seed=0,
+                         threads=args.threads, augment_config=AugmentConfig())
+    summary = train_network(network, config, cache, args.run / "stage2", init_state=start["state_dict"], progress=False)
+    export_model_dir({name: args.run / "stage2" / "best.pt"}, args.run / "model", f"finetune-{args.view.lower()}-rc{args.random_contrast:g}",
+                     notes={"generator": {"random_contrast_probability": args.random_contrast, "seed": args.seed,
+                                          "subjects": args.subjects}})
+    print(json.dumps({name: {k: summary[k] for k in ("best_val_mm", "iterations", "minutes")}}))
+
+
+if __name__ == "__main__":
+    main()
