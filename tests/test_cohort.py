@@ -108,3 +108,38 @@ def test_sr_of_a_non_dicom_study_says_why_not(synthetic_root, tiny_model_dir, tm
     assert outcome.exit_code == 0, outcome.output
     assert "DICOM SR needs DICOM images" in (tmp_path / "out" / "npz_study" / "sr_not_written.txt").read_text()
     shutil.rmtree(study)
+
+
+def test_a_study_whose_dask_worker_dies_is_run_again_on_another(cohort, tiny_model_dir, tmp_path):
+    """A worker process killed (SIGKILL, as an out-of-memory kill or a lost node) while it holds a
+    study: the scheduler gives the study to another worker and the cohort still completes."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from distributed import Client, LocalCluster
+
+    from mvtrack.pipeline.batch import discover_studies
+    from mvtrack.pipeline.cohort import AnalysisOptions, run_dask
+
+    studies = [s for s in discover_studies([cohort], batch=True) if s.study_id != "zz_broken"]
+    options = AnalysisOptions(model_dir=str(tiny_model_dir), search=False, movies=(), threads=1)
+    outcomes, killed = [], []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as watcher:
+        pids = watcher.run(os.getpid)
+        batch = threading.Thread(target=lambda: outcomes.extend(
+            run_dask(studies, tmp_path / "out", options, cluster.scheduler_address)))
+        batch.start()
+        deadline = time.monotonic() + 60
+        while not killed and batch.is_alive() and time.monotonic() < deadline:
+            busy = [worker for worker, keys in watcher.processing().items() if keys and worker in pids]
+            if busy:
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed.append(busy[0])
+            time.sleep(0.02)
+        batch.join(timeout=120)
+    assert killed, "no worker was seen holding a study"
+    assert [o.status for o in outcomes] == ["done"] * len(studies), outcomes
+    assert all((tmp_path / "out" / s.study_id / "results.json").exists() for s in studies)

@@ -136,8 +136,10 @@ def run_dask(studies: list[Study], out: Path, options: AnalysisOptions, address:
              on_outcome: Callable[[StudyOutcome], None] | None = None, retries: int = 2,
              connect_timeout_s: float = 20.0) -> list[StudyOutcome]:
     """Submit one task per study to the Dask cluster at ``address`` (``tcp://host:port``); the
-    workers must see ``out`` and the studies at the same paths. A study whose worker is lost is
-    retried ``retries`` times, then recorded as failed."""
+    workers must see ``out`` and the studies at the same paths. A study whose worker dies (killed,
+    out of memory, a lost node) is given to another worker by the scheduler, up to Dask's
+    ``distributed.scheduler.allowed-failures`` (3) times (tested: a worker killed while it holds a
+    study); a task that raises is retried ``retries`` times; after that the study is recorded as failed."""
     from mvtrack.errors import MvtrackError
 
     try:
