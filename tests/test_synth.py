@@ -134,3 +134,20 @@ def test_synth_writes_3ch_cines_with_truth(tmp_path):
     assert len(json.loads((folder / "truth.json").read_text())["views"]["3CH"]["points_px"]) > 0
     bad = CliRunner().invoke(app, ["synth", str(tmp_path / "x"), "--views", "5CH"])
     assert bad.exit_code == 2 and "--views" in bad.output
+
+
+def test_a_subjects_view_planes_lie_about_the_lv_axis_as_in_real_exams():
+    """2CH, 3CH and 4CH planes of one synthetic heart turn about the LV axis as planned real views do
+    (mvtrack.geometry.exam.VIEW_TURNS_DEG, checked on the real exams): named from one label, each
+    plane gets its own view. Until session 6 the synthetic 2CH lay in the 3CH's plane."""
+    from mvtrack.geometry.exam import axis_toward_apex, name_long_axis_planes, turn_about_axis_deg
+    from mvtrack.geometry.patient import plane_intersection, plane_normal
+
+    for index in range(2):
+        views = generate_subject(12, index, views=("2CH", "4CH", "3CH")).views
+        two, four = views["2CH"].cine, views["4CH"].cine
+        _, direction = plane_intersection(two.orientation, two.position_mm, four.orientation, four.position_mm)
+        apex = axis_toward_apex(direction)
+        turns = {view: turn_about_axis_deg(plane_normal(v.cine.orientation), apex) for view, v in views.items()}
+        named = name_long_axis_planes(turns, {"4CH": "4CH"})
+        assert {view: name for view, (name, _) in named.items()} == {"2CH": "2CH", "3CH": "3CH", "4CH": "4CH"}, turns

@@ -312,11 +312,16 @@ def _patient_orientation(view: str, e_u: np.ndarray, e_v: np.ndarray, rng: np.ra
     ``long_axis``: the subject's (shared by its views); without it one is drawn for this view."""
     own_axis = np.array([0.5, -0.6, -0.6]) + rng.normal(0, 0.12, 3)  # drawn either way: same stream
     long_axis = own_axis / np.linalg.norm(own_axis) if long_axis is None else np.asarray(long_axis, dtype=float)
-    across = np.array([0.0, 1.0, -1.0]) if view == "2CH" else np.array([-1.0, -1.0, 0.0])
-    if view == "3CH":
-        # 60 degrees back from the 4CH about the axis (mvtrack.geometry.exam.VIEW_TURNS_DEG); the
-        # 4CH's lateral end turns into the inferolateral, the second-named point
-        across = -turned_about(across - (across @ long_axis) * long_axis, long_axis, -60.0)
+    across = np.array([-1.0, -1.0, 0.0])  # the 4CH's, lateral to septal
+    across = across - (across @ long_axis) * long_axis
+    # The other views by their turn about the axis (mvtrack.geometry.exam.VIEW_TURNS_DEG, checked on
+    # the real exams: their named 2CH lines lie 58-62 degrees on from the 4CH line). The 2CH: its
+    # anterior-to-inferior line 60 degrees on (until session 6 it lay where the 3CH lies). The 3CH:
+    # 60 degrees back, the 4CH's lateral end turned into the inferolateral, the second-named point.
+    if view == "2CH":
+        across = turned_about(across, long_axis, 60.0)
+    elif view == "3CH":
+        across = -turned_about(across, long_axis, -60.0)
     across = across + rng.normal(0, 0.12, 3)
     across -= (across @ long_axis) * long_axis
     across /= np.linalg.norm(across)
