@@ -7,6 +7,7 @@ contrasts. The result is a model folder holding only the fine-tuned network (the
 the shipped model), for `benchmarks/real_scans.py --model RUN/model` and `benchmarks/accuracy.py`.
 
     python scripts/finetune_stage2.py RUN --view 4CH [--subjects 200] [--minutes 50] [--random-contrast 0.8]
+        [--average-from 0.3]  (RUN/model: the best checkpoint; RUN/model_averaged: the weight average)
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=50.0)
     parser.add_argument("--random-contrast", type=float, default=0.8)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--average-from", type=float, default=None,
+                        help="average the weights from this fraction of the run on (SWA/SWAD-like); also exported")
     args = parser.parse_args()
 
     from mvtrack.models.export import export_model_dir, load_checkpoint
@@ -43,12 +46,15 @@ def main() -> None:
     start = load_checkpoint(shipped_model_dir() / f"{name}.pt")
     network = NetworkConfig(**start["network"])
     config = TrainConfig(epochs=50, batch_size=8, learning_rate=1e-4, max_minutes=args.minutes, seed=0,
-                         threads=args.threads, augment_config=AugmentConfig())
+                         threads=args.threads, augment_config=AugmentConfig(), average_from=args.average_from)
     summary = train_network(network, config, cache, args.run / "stage2", init_state=start["state_dict"], progress=False)
-    export_model_dir({name: args.run / "stage2" / "best.pt"}, args.run / "model", f"finetune-{args.view.lower()}-rc{args.random_contrast:g}",
-                     notes={"generator": {"random_contrast_probability": args.random_contrast, "seed": args.seed,
-                                          "subjects": args.subjects}})
-    print(json.dumps({name: {k: summary[k] for k in ("best_val_mm", "iterations", "minutes")}}))
+    notes = {"generator": {"random_contrast_probability": args.random_contrast, "seed": args.seed, "subjects": args.subjects}}
+    model_id = f"finetune-{args.view.lower()}-rc{args.random_contrast:g}"
+    export_model_dir({name: args.run / "stage2" / "best.pt"}, args.run / "model", model_id, notes=notes)
+    if (args.run / "stage2" / "averaged.pt").exists():
+        export_model_dir({name: args.run / "stage2" / "averaged.pt"}, args.run / "model_averaged", model_id + "-averaged",
+                         notes=notes)
+    print(json.dumps({name: {k: summary[k] for k in ("best_val_mm", "averaged_val_mm", "iterations", "minutes")}}))
 
 
 if __name__ == "__main__":

@@ -194,3 +194,18 @@ def test_a_3ch_training_cache_holds_3ch_samples_only(tmp_path):
     assert set(paths) == {"3CH"}
     with np.load(paths["3CH"]) as cache:
         assert cache["s1_images"].shape[1:] == (160, 160) and len(cache["s2_points"]) > 0
+
+
+def test_weight_averaging_writes_the_mean_of_the_weights_it_saw(tmp_path):
+    """average_from: the weights from that point of the run on, averaged (every 10 iterations) into
+    averaged.pt, a checkpoint like best.pt that differs from the last weights."""
+    cache = build_cache(tmp_path / "cache", synthetic_jobs(2, 5), _synthetic_job, workers=1)
+    network = NetworkConfig(view="4CH", stage=2, **TINY)
+    config = TrainConfig(epochs=5, eval_every=10, val_fraction=0.5, val_samples=16, threads=1, average_from=0.0,
+                         learning_rate=1e-3)
+    summary = train_network(network, config, cache["4CH"], tmp_path / "run", progress=False)
+    assert summary["iterations"] >= 30 and np.isfinite(summary["averaged_val_mm"])
+    averaged, last = load_checkpoint(tmp_path / "run" / "averaged.pt"), load_checkpoint(tmp_path / "run" / "last.pt")
+    _, model = network_from_checkpoint(averaged)  # loads as any checkpoint
+    weight = next(k for k in averaged["state_dict"] if k.endswith("conv1.weight"))
+    assert not torch.allclose(averaged["state_dict"][weight], last["state_dict"][weight])

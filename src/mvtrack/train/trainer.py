@@ -40,6 +40,10 @@ class TrainConfig:
     threads: int = 2
     device: str = "cpu"  # "cuda" trains on a GPU (bfloat16 autocast); results are exported the same way
     loader_workers: int = 0  # processes that augment batches ahead of the network (0: in the loop)
+    # Weight averaging (SWA / SWAD-like: flat minima generalise better to unseen domains): from this
+    # fraction of the run on, the weights (and BatchNorm statistics) are averaged every 10 iterations
+    # into ``averaged.pt``; None: off.
+    average_from: float | None = None
     augment_config: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -148,7 +152,9 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
                   progress: bool = True) -> dict:
     """Train one network from a sample cache; returns the training summary.
 
-    Writes ``out_dir/best.pt`` (lowest validation error) and ``out_dir/last.pt`` (for --resume).
+    Writes ``out_dir/best.pt`` (lowest validation error) and ``out_dir/last.pt`` (for --resume); with
+    ``average_from`` also ``out_dir/averaged.pt``, the weight average (its validation error in the
+    summary as ``averaged_val_mm``; not kept across --resume).
     """
     import torch
 
@@ -194,6 +200,7 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
     columns = [TextColumn(f"{network_config.name}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TextColumn("loss {task.fields[loss]:.4f} val {task.fields[val]:.2f} mm"), TimeRemainingColumn()]
     loss_ema = float("nan")
+    averaged = None
     with Progress(*columns, disable=not progress) as bar:
         task = bar.add_task("train", total=total_iterations, completed=iteration, loss=float("nan"),
                             val=best_val if math.isfinite(best_val) else float("nan"))
@@ -201,12 +208,17 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
         batches = _training_batches(samples, train_idx, shape, train_config, rng)
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
         while iteration < total_iterations:
+            # progress through the run: by iterations, or by the time budget when that ends it sooner
+            fraction = iteration / max(total_iterations, 1)
+            if train_config.max_minutes:
+                fraction = max(fraction, (time.time() - start) / (60 * train_config.max_minutes))
+            fraction = min(fraction, 1.0)
+            if train_config.average_from is not None and fraction >= train_config.average_from and iteration % 10 == 0:
+                if averaged is None:
+                    averaged = torch.optim.swa_utils.AveragedModel(model, use_buffers=True)
+                else:
+                    averaged.update_parameters(model)
             if train_config.cosine_decay:
-                # progress through the run: by iterations, or by the time budget when that ends it sooner
-                fraction = iteration / max(total_iterations, 1)
-                if train_config.max_minutes:
-                    fraction = max(fraction, (time.time() - start) / (60 * train_config.max_minutes))
-                fraction = min(fraction, 1.0)
                 for group in optimizer.param_groups:
                     group["lr"] = train_config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * fraction)))
             images, targets = next(batches)
@@ -232,7 +244,12 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
             bar.update(task, completed=iteration, loss=loss_ema)
             if out_of_time:
                 break
-    summary = {"network": network_config.to_dict(), "train": asdict(train_config),
+    averaged_val = None
+    if averaged is not None:
+        averaged_val = evaluate_mm(averaged.module, samples, val_idx, shape, device=device)
+        model.load_state_dict(averaged.module.state_dict())
+        torch.save(checkpoint_dict(averaged_val), out_dir / "averaged.pt")
+    summary = {"network": network_config.to_dict(), "train": asdict(train_config), "averaged_val_mm": averaged_val,
                "iterations": iteration, "best_val_mm": best_val, "minutes": (time.time() - start) / 60,
                "images_seen": iteration * train_config.batch_size, "n_train": int(len(train_idx)),
                "n_val": int(len(val_idx)), "history": history}
