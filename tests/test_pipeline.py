@@ -247,6 +247,13 @@ def test_a_model_with_3ch_networks_tracks_the_3ch_and_keeps_the_papers_metrics(t
                                               views[v]["rr_s"]) for v in ("2CH", "4CH")]), smooth=False)
     assert with_3ch["metrics_2ch_4ch"]["mapse_mm"] == pytest.approx(paper.mapse_mm, abs=1e-6)
     assert with_3ch["metrics"]["mapse_mm"] != pytest.approx(paper.mapse_mm, abs=1e-3)
+    # evaluate scores the 3CH against the generator's truth like the other views
+    from mvtrack.evaluate.study import evaluate
+
+    (tmp_path / "results" / study.name).mkdir(parents=True)
+    (tmp_path / "results" / study.name / "results.json").write_text(json.dumps(with_3ch))
+    scored = evaluate(tmp_path / "results", tmp_path / "studies")
+    assert {view for _, view in scored.frames} == {"2CH", "4CH", "3CH"}
     # the shipped model has no 3CH networks: the 3CH series is skipped, saying why
     shipped = analyze_study(study).result
     assert set(shipped["views"]) == {"2CH", "4CH"} and shipped["metrics_2ch_4ch"] == shipped["metrics"]
