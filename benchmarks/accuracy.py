@@ -28,21 +28,41 @@ def run(n_subjects: int, model: Path | None, out: Path | None, stages: bool = Tr
     from mvtrack.synth.generator import generate_subject
     from mvtrack.synth.writer import truth_result
 
+    import numpy as np
+
+    from mvtrack.geometry.standardise import points_to_mm
+
     models = ModelSet(model)
     root = Path(out) if out else Path(tempfile.mkdtemp(prefix="mvtrack-accuracy-"))
     start = time.time()
+    views_qc = []  # (mean point error mm, flagged by its own QC reasons, left out of the study metrics)
     for index in range(n_subjects):
         subject = generate_subject(TEST_SEED, index)
         cines = [v.cine for v in subject.views.values()]
         result = analyze_cines(cines, subject.subject_id, models).result
+        for view, truth in subject.views.items():
+            error = np.linalg.norm(points_to_mm(np.asarray(result["views"][view]["points_px"]) - truth.points_px,
+                                                truth.cine.pixel_spacing_mm), axis=-1).mean()
+            flagged = any(reason.startswith(f"{view}:") for reason in result["qc"]["reasons"])
+            views_qc.append((float(error), flagged, view not in result["study_views"]))
         write_json_atomic(result, root / "pred" / subject.subject_id / "results.json")
         write_json_atomic(truth_result(subject, {}), root / "truth" / subject.subject_id / "truth.json")
     evaluation = evaluate(root / "pred", root / "truth", stages=stages)
     summary = summarise(evaluation)
     write_report(evaluation, summary, root / "evaluation", f"{models.model_id} on synthetic test set (seed {TEST_SEED})")
     print(markdown(summary, f"{models.model_id} on {n_subjects} synthetic test subjects (seed {TEST_SEED})"))
+    print(qc_table(views_qc))
     print(f"({time.time() - start:.0f} s; outputs in {root})")
     return summary
+
+
+def qc_table(views_qc: list[tuple[float, bool, bool]], bad_mm: float = 5.0) -> str:
+    """How QC treats views worse than ``bad_mm`` (mean point error) and the others."""
+    lines = ["| views | n | flagged by their own QC | left out of the study metrics |", "|---|---:|---:|---:|"]
+    for label, keep in ((f"worse than {bad_mm:g} mm", lambda e: e > bad_mm), (f"within {bad_mm:g} mm", lambda e: e <= bad_mm)):
+        chosen = [(flagged, left) for error, flagged, left in views_qc if keep(error)]
+        lines.append(f"| {label} | {len(chosen)} | {sum(f for f, _ in chosen)} | {sum(left for _, left in chosen)} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
