@@ -62,21 +62,6 @@ def mv_plane_track(views: dict[str, dict], n_phases: int | None = None) -> Plane
         raise ValueError("the MV plane needs two or more views")
     n = n_phases or max(len(v["times_s"]) for v in views.values())
     phase = np.arange(n) / n
-    resampled = _on_phase_grid(views, n)
-    apex = np.mean([np.asarray(v["apex_mm"], dtype=float) / np.linalg.norm(v["apex_mm"]) for v in views.values()], axis=0)
-    centres, normals, residuals = np.empty((n, 3)), np.empty((n, 3)), np.empty(n)
-    for index in range(n):
-        points = np.concatenate([resampled[name][index] for name in resampled])
-        centres[index], normal, residuals[index] = fit_plane(points)
-        normals[index] = normal if normal @ apex >= 0 else -normal
-    rr_mean = float(np.mean([v["rr_s"] for v in views.values()]))
-    diameters = {name: np.linalg.norm(p[:, 1] - p[:, 0], axis=-1) for name, p in resampled.items()}
-    return PlaneTrack(phase * rr_mean, centres, normals, residuals, diameters)
-
-
-def _on_phase_grid(views: dict[str, dict], n: int) -> dict[str, np.ndarray]:
-    """view -> (n, 2, 3) its patient points resampled (periodically, over its own RR) at phases k / n."""
-    phase = np.arange(n) / n
     resampled = {}
     for name, view in views.items():
         times, rr = np.asarray(view["times_s"], dtype=float), float(view["rr_s"])
@@ -86,5 +71,12 @@ def _on_phase_grid(views: dict[str, dict], n: int) -> dict[str, np.ndarray]:
             for axis in range(3):
                 out[:, k, axis] = resample_periodic(times - times[0], points[:, k, axis], rr, phase * rr)
         resampled[name] = out
-    return resampled
-
+    apex = np.mean([np.asarray(v["apex_mm"], dtype=float) / np.linalg.norm(v["apex_mm"]) for v in views.values()], axis=0)
+    centres, normals, residuals = np.empty((n, 3)), np.empty((n, 3)), np.empty(n)
+    for index in range(n):
+        points = np.concatenate([resampled[name][index] for name in resampled])
+        centres[index], normal, residuals[index] = fit_plane(points)
+        normals[index] = normal if normal @ apex >= 0 else -normal
+    rr_mean = float(np.mean([v["rr_s"] for v in views.values()]))
+    diameters = {name: np.linalg.norm(p[:, 1] - p[:, 0], axis=-1) for name, p in resampled.items()}
+    return PlaneTrack(phase * rr_mean, centres, normals, residuals, diameters)

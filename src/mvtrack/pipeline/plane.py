@@ -34,18 +34,15 @@ def apex_direction_mm(cine: Cine, points_px: np.ndarray) -> np.ndarray:
     return normal[0] * np.asarray(cine.orientation[:3]) + normal[1] * np.asarray(cine.orientation[3:])
 
 
-def _plane_inputs(cines: dict[str, Cine], points_px: dict[str, np.ndarray], views: list[str]) -> dict[str, dict]:
-    return {view: {"points_mm": patient_points(cines[view], points_px[view])[0], "times_s": cines[view].times_s,
-                   "rr_s": cines[view].rr_s, "apex_mm": apex_direction_mm(cines[view], points_px[view])}
-            for view in views}
-
-
 def study_plane(cines: dict[str, Cine], points_px: dict[str, np.ndarray], views: list[str]) -> tuple[dict | None, list[str]]:
     """(results.json ``mv_plane`` entry or None with a reason, QC flags) from the given views."""
     usable = [v for v in views if has_geometry(cines[v])]
     if len(usable) < 2:
         return {"plane": None, "reason": "needs two or more tracked views with DICOM plane geometry"}, []
-    track = mv_plane_track(_plane_inputs(cines, points_px, usable))
+    track = mv_plane_track({
+        view: {"points_mm": patient_points(cines[view], points_px[view])[0], "times_s": cines[view].times_s,
+               "rr_s": cines[view].rr_s, "apex_mm": apex_direction_mm(cines[view], points_px[view])}
+        for view in usable})
     entry = {"views": usable, **track.to_dict()}
     flags = []
     if entry["residual_median_mm"] > MAX_PLANE_RESIDUAL_MM:
