@@ -81,26 +81,25 @@ def reference_rows(models) -> tuple[list[str], dict]:
                          f"{score['worst_mm']:.1f} (f{score['worst_frame']})", fmt(stage1["median_mm"]),
                          fmt(score["angle_deg"]),
                          f"{score['displacement_bias_mm']:+.2f} ± {score['displacement_sd_mm']:.2f}"]
-                for key in ("mapse_mm", "e_prime_cm_s"):
-                    ours, theirs = out["metrics"][key], ref_metrics[key]
-                    diff = None if ours is None or theirs is None else ours - theirs
-                    cells.append(f"{fmt(theirs)} / {fmt(ours)} / {fmt(diff, '+.1f')}")
-                cells += [verdict, f"{seconds:.1f}"]
+                cells += [*metric_cells(out["metrics"], ref_metrics), verdict, f"{seconds:.1f}"]
                 rows.append("| " + " | ".join(cells) + " |")
             rows += study_rows(folder.name, config, reference, study.result)
     return rows, kept
 
 
+def metric_cells(ours: dict, theirs: dict) -> list[str]:
+    """The MAPSE and e' cells: "reference / mvtrack / difference"."""
+    cells = []
+    for key in ("mapse_mm", "e_prime_cm_s"):
+        diff = None if ours[key] is None or theirs[key] is None else ours[key] - theirs[key]
+        cells.append(f"{fmt(theirs[key])} / {fmt(ours[key])} / {fmt(diff, '+.1f')}")
+    return cells
+
+
 def study_rows(name: str, config: str, reference: dict, result: dict) -> list[str]:
     """The study metrics (from the views QC let in) against the reference's from the same views; and,
     when a 3CH is among them, the paper's 2CH + 4CH metrics against the reference's 2CH + 4CH."""
-    from mvtrack.metrics import clinical_metrics, combine_views, displacement_mm
-
-    def reference_study(views):
-        ref = reference["views"]
-        curves = [(np.asarray(ref[v]["times_s"]), displacement_mm(np.asarray(ref[v]["points_px"]), tuple(ref[v]["pixel_spacing_mm"])),
-                   float(ref[v]["rr_s"])) for v in views]
-        return clinical_metrics(*combine_views(curves)).to_dict()
+    from mvtrack.evaluate.reference import reference_metrics
 
     used = result["study_views"]
     entries = [("+".join(used), used, result["metrics"])]
@@ -109,12 +108,8 @@ def study_rows(name: str, config: str, reference: dict, result: dict) -> list[st
         entries.append(("+".join(paper) + " (metrics_2ch_4ch)", paper, result["metrics_2ch_4ch"]))
     rows = []
     for label, views, ours in entries:
-        theirs = reference_study(views)
-        cells = [name, config, f"study: {label}", *["-"] * 6]
-        for key in ("mapse_mm", "e_prime_cm_s"):
-            diff = None if ours[key] is None or theirs[key] is None else ours[key] - theirs[key]
-            cells.append(f"{fmt(theirs[key])} / {fmt(ours[key])} / {fmt(diff, '+.1f')}")
-        cells += ["-", "-"]
+        theirs = reference_metrics(*(reference["views"][v] for v in views))
+        cells = [name, config, f"study: {label}", *["-"] * 6, *metric_cells(ours, theirs), "-", "-"]
         rows.append("| " + " | ".join(cells) + " |")
     return rows
 

@@ -21,7 +21,7 @@ from mvtrack.evaluate.points import (
     match_frames,
     point_errors_mm,
 )
-from mvtrack.metrics import clinical_metrics, displacement_mm
+from mvtrack.metrics import clinical_metrics, combine_views, displacement_mm
 
 
 def reference_studies(root: Path | str) -> list[Path]:
@@ -51,11 +51,12 @@ def reference_cines(study_dir: Path | str, reference: dict, views=("2CH", "4CH")
     return {view: read_cines([path])[0] for view, path in reference_series_paths(study_dir, reference, views).items()}
 
 
-def reference_metrics(ref_view: dict) -> dict:
-    """MAPSE, s', e', a' of the reference points, measured like an evaluation measures references."""
-    truth = np.asarray(ref_view["points_px"], dtype=float)
-    curve = displacement_mm(truth, tuple(ref_view["pixel_spacing_mm"]))
-    return clinical_metrics(np.asarray(ref_view["times_s"]), curve, float(ref_view["rr_s"])).to_dict()
+def reference_metrics(*ref_views: dict) -> dict:
+    """MAPSE, s', e', a' of the reference points of one view, or of several views' curves averaged as
+    a study's are, measured like an evaluation measures references."""
+    curves = [(np.asarray(v["times_s"]), displacement_mm(np.asarray(v["points_px"], dtype=float), tuple(v["pixel_spacing_mm"])),
+               float(v["rr_s"])) for v in ref_views]
+    return clinical_metrics(*combine_views(curves)).to_dict()
 
 
 def score_view(predicted_px: np.ndarray, predicted_times_s: np.ndarray, ref_view: dict) -> dict:
