@@ -30,7 +30,7 @@ def run(n_subjects: int, model: Path | None, out: Path | None, stages: bool = Tr
 
     import numpy as np
 
-    from mvtrack.geometry.standardise import points_to_mm
+    from mvtrack.evaluate.points import point_errors_mm
 
     models = ModelSet(model)
     root = Path(out) if out else Path(tempfile.mkdtemp(prefix="mvtrack-accuracy-"))
@@ -41,8 +41,8 @@ def run(n_subjects: int, model: Path | None, out: Path | None, stages: bool = Tr
         cines = [v.cine for v in subject.views.values()]
         result = analyze_cines(cines, subject.subject_id, models).result
         for view, truth in subject.views.items():
-            error = np.linalg.norm(points_to_mm(np.asarray(result["views"][view]["points_px"]) - truth.points_px,
-                                                truth.cine.pixel_spacing_mm), axis=-1).mean()
+            error = point_errors_mm(np.asarray(result["views"][view]["points_px"]), truth.points_px,
+                                    truth.cine.pixel_spacing_mm).mean()
             flagged = any(reason.startswith(f"{view}:") for reason in result["qc"]["reasons"])
             views_qc.append((float(error), flagged, view not in result["study_views"]))
         write_json_atomic(result, root / "pred" / subject.subject_id / "results.json")

@@ -89,6 +89,7 @@ def synthetic_exam(index: int) -> dict:
 
 def synthetic_confusion(n_exams: int) -> None:
     from collections import Counter
+    from dataclasses import replace
 
     from mvtrack.io.views import guess_view
     from mvtrack.pipeline.exam import select_series
@@ -101,8 +102,7 @@ def synthetic_confusion(n_exams: int) -> None:
             for truth, cine in exam.items():
                 description = labels.get(truth, "cine sax") or ""
                 view, source = guess_view([("SeriesDescription", description)])
-                cines.append(cine.__class__(**{**cine.__dict__, "series_description": description, "series_uid": truth,
-                                               "view": view, "view_source": source}))
+                cines.append(replace(cine, series_description=description, series_uid=truth, view=view, view_source=source))
             chosen, _, _ = select_series(cines, trackable=("2CH", "4CH", "3CH"))
             used = {c.series_uid: view for view, c in chosen.items()}
             for cine in cines:

@@ -236,12 +236,13 @@ def train(
                                                           "convolutions, bias, blur/sharpen, resolution, gamma, noise)."),
 ) -> None:
     """Train one network (view x stage) and export it as a model folder usable by `analyze --model`."""
+    from mvtrack.io.cine import VIEWS
     from mvtrack.models.network import NetworkConfig
     from mvtrack.train.run import run_training
 
     try:
-        if view.upper() not in ("2CH", "4CH", "3CH") or stage not in (1, 2):
-            raise MvtrackError("--view must be 2CH, 4CH or 3CH and --stage 1 or 2")
+        if view.upper() not in VIEWS or stage not in (1, 2):
+            raise MvtrackError(f"--view must be one of {', '.join(VIEWS)} and --stage 1 or 2")
         summary = run_training(
             NetworkConfig(view=view.upper(), stage=stage, depth=depth, width=width, max_width=max_width, head=head),
             out, cache=cache, data=data, synthetic=synthetic, synthetic_seed=synthetic_seed, epochs=epochs,

@@ -21,7 +21,7 @@ _PATTERNS = [
 
 def view_from_text(text: str, with_3ch: bool = False) -> str:
     """Return "2CH", "4CH" or "unknown" for a SeriesDescription, ProtocolName or folder name;
-    with ``with_3ch`` also "3CH" (a view mvtrack does not track, but that names a plane)."""
+    with ``with_3ch`` also "3CH" (as a series' view guess does; without it a 3CH name is "unknown")."""
     if not text:
         return UNKNOWN_VIEW
     for view, pattern in _PATTERNS:

@@ -19,7 +19,7 @@ _LAYERS = {10: ("basic", [1, 1, 1, 1]), 18: ("basic", [2, 2, 2, 2]), 34: ("basic
 class NetworkConfig:
     """What defines one network: its view, its stage and its size."""
 
-    view: str = "2CH"  # "2CH" or "4CH" (or "3CH": trainable, not yet used by analyze)
+    view: str = "2CH"  # "2CH", "4CH" or "3CH"
     stage: int = 1  # 1: whole frame at 160 x 160; 2: standardised 118 x 162 crop
     depth: int = 18  # 10, 18, 34 or 50 (paper: 50)
     width: int = 64  # channels after the first convolution (paper: 64); doubles at each of 4 stages ...
