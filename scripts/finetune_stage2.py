@@ -6,8 +6,11 @@ network must find the hinge from the shape of the junction rather than from the 
 contrasts. The result is a model folder holding only the fine-tuned network (the others come from
 the shipped model), for `benchmarks/real_scans.py --model RUN/model` and `benchmarks/accuracy.py`.
 
+``--hinge-look 0.7`` renders most subjects with an annulus that looks as real ones often do (no waist,
+faint LA wall and leaflets that come and go over the cycle: ``mvtrack.synth.generator._hinge_look``).
+
     python scripts/finetune_stage2.py RUN --view 4CH [--subjects 200] [--minutes 50] [--random-contrast 0.8]
-        [--average-from 0.3]  (RUN/model: the best checkpoint; RUN/model_averaged: the weight average)
+        [--hinge-look 0.7] [--average-from 0.3]  (RUN/model: the best checkpoint; RUN/model_averaged: the weight average)
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7000, help="synthetic subjects (v3 trained on 3000, tests use 9001)")
     parser.add_argument("--minutes", type=float, default=50.0)
     parser.add_argument("--random-contrast", type=float, default=0.8)
+    parser.add_argument("--hinge-look", type=float, default=0.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--average-from", type=float, default=None,
                         help="average the weights from this fraction of the run on (SWA/SWAD-like); also exported")
@@ -37,10 +41,11 @@ def main() -> None:
     from mvtrack.train.data import _synthetic_job, build_cache, synthetic_jobs
     from mvtrack.train.trainer import TrainConfig, train_network
 
+    generator = {"random_contrast_probability": args.random_contrast, "hinge_look_probability": args.hinge_look}
     cache = args.run / "cache" / f"{args.view}.npz"
     if not cache.exists():
         jobs = synthetic_jobs(args.subjects, args.seed, views=(args.view,),
-                              generator_options={"random_contrast_probability": args.random_contrast})
+                              generator_options=generator)
         build_cache(args.run / "cache", jobs, _synthetic_job, workers=2)
     name = f"{args.view.lower()}_stage2"
     start = load_checkpoint(shipped_model_dir() / f"{name}.pt")
@@ -48,8 +53,8 @@ def main() -> None:
     config = TrainConfig(epochs=50, batch_size=8, learning_rate=1e-4, max_minutes=args.minutes, seed=0,
                          threads=args.threads, augment_config=AugmentConfig(), average_from=args.average_from)
     summary = train_network(network, config, cache, args.run / "stage2", init_state=start["state_dict"], progress=False)
-    notes = {"generator": {"random_contrast_probability": args.random_contrast, "seed": args.seed, "subjects": args.subjects}}
-    model_id = f"finetune-{args.view.lower()}-rc{args.random_contrast:g}"
+    notes = {"generator": {**generator, "seed": args.seed, "subjects": args.subjects}}
+    model_id = f"finetune-{args.view.lower()}-rc{args.random_contrast:g}-hl{args.hinge_look:g}"
     export_model_dir({name: args.run / "stage2" / "best.pt"}, args.run / "model", model_id, notes=notes)
     if (args.run / "stage2" / "averaged.pt").exists():
         export_model_dir({name: args.run / "stage2" / "averaged.pt"}, args.run / "model_averaged", model_id + "-averaged",

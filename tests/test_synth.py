@@ -41,6 +41,29 @@ def test_truth_points_sit_on_the_rendered_junction():
                     assert mask.any() and distance[mask].min() <= tolerance, (view.cine.view, t, k, group)
 
 
+def test_the_hinge_look_changes_the_annulus_and_leaves_the_rest_of_the_subject_as_it_was():
+    """``hinge_look_probability`` draws from its own stream: the cine's timing, matrix and motion stay
+    those of the plain subject; the LA may narrow to the annulus (no waist), and the truth still sits
+    where LV myocardium, leaflet and LA meet."""
+    plain = generate_subject(12, 3, ("4CH",), fine=4)
+    looked = generate_subject(12, 3, ("4CH",), hinge_look_probability=1.0, keep_fine_labels=True, fine=4)
+    a, b = plain.views["4CH"], looked.views["4CH"]
+    assert a.params == b.params and a.cine.rr_s == b.cine.rr_s
+    np.testing.assert_array_equal(a.cine.times_s, b.cine.times_s)
+    assert not np.array_equal(a.cine.frames, b.cine.frames)
+    # the MV line's motion is the plain subject's (the hinges may sit elsewhere along it)
+    np.testing.assert_allclose(displacement_mm(b.points_px, b.cine.pixel_spacing_mm),
+                               displacement_mm(a.points_px, a.cine.pixel_spacing_mm), atol=0.6)
+    for t in range(0, b.cine.n_frames, 5):
+        for k in range(2):
+            patch = b.label_patches[t, k]
+            x, y = b.points_px[t, k] * b.fine_factor - b.patch_origins[t, k]
+            rows, cols = np.mgrid[: patch.shape[0], : patch.shape[1]]
+            distance = np.hypot(cols - x, rows - y) / b.fine_factor
+            for group in ((A.LV_MYO,), (A.LEAFLET,), (A.LA_WALL, A.LA_BLOOD)):
+                assert distance[np.isin(patch, group)].min() <= 0.5 + 0.5 * np.sqrt(2) / 4, (t, k, group)
+
+
 def test_motion_and_metric_ranges():
     for index in range(4):
         subject = generate_subject(21, index)

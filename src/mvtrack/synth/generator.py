@@ -14,7 +14,7 @@ blur come for free) -> wrap-around, ghosting -> complex noise, magnitude (Rician
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import ndimage
@@ -184,6 +184,42 @@ def _tissue_intensities(rng: np.random.Generator, random_probability: float = RA
     return lut
 
 
+@dataclass
+class HingeLook:
+    """How the annulus looks in one rendered view (issue 13: real hinges lack the generator's cues).
+
+    ``la_wall_visibility`` and ``leaflet_visibility`` (T,) scale, frame by frame, how far the LA wall
+    and the leaflets differ from what surrounds them (1: the generator's contrast, 0: invisible):
+    through-plane motion, partial volume and flow make them come and go over the cycle in real cines.
+    ``la_wall_as``: the label whose intensity the LA wall fades to (blood, or the fat outside it).
+    """
+
+    la_wall_visibility: np.ndarray
+    leaflet_visibility: np.ndarray
+    la_wall_as: int
+
+
+def _hinge_look(shape: A.HeartShape, n_frames: int, rng: np.random.Generator) -> tuple[A.HeartShape, HingeLook]:
+    """A view whose hinge looks as real ones often do: no waist between LV and LA (the LA no wider than
+    the annulus just above it), a faint or invisible LA wall and leaflets whose visibility changes over
+    the cycle, an AV-groove fat pad of any size, and one blood pool from LV to LA (no step in intensity
+    along the MV line, which would draw the line through both hinges)."""
+    if rng.random() < 0.6:
+        shape = replace(shape, la_half_width_mm=shape.annulus_half_mm * rng.uniform(1.0, 1.25))
+    shape = replace(shape, avgroove_fat_mm=rng.uniform(0.0, 14.0), la_fat_mm=rng.uniform(0.0, 5.0))
+    phase = 2 * np.pi * np.arange(n_frames) / n_frames
+
+    def visibility() -> np.ndarray:
+        """(T,) in 0..1: between two random levels, once or twice a cycle, with frame-to-frame flicker."""
+        low, high = np.sort(rng.uniform(0.0, 1.0, 2))
+        wave = 0.5 + 0.5 * np.sin(phase * rng.integers(1, 3) + rng.uniform(0, 2 * np.pi))
+        return np.clip(low + (high - low) * wave + rng.normal(0, 0.08, n_frames), 0, 1)
+
+    la_wall = visibility() if rng.random() < 0.6 else np.zeros(n_frames)  # often not seen at all
+    return shape, HingeLook(la_wall_visibility=la_wall, leaflet_visibility=visibility(),
+                            la_wall_as=int(rng.choice([A.LA_BLOOD, A.EPI_FAT])))
+
+
 def _smooth_field(shape, rng, sigma_px, amplitude):
     field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma_px, mode="wrap")
     field /= field.std() + 1e-9
@@ -345,11 +381,17 @@ PATCH = 24  # fine pixels per side of the label patches kept for tests
 
 def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Generator,
                 keep_fine_labels: bool = False, fine: int = 2, pose: HeartPose | None = None,
-                random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY) -> SyntheticView:
+                random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY,
+                hinge_look_probability: float = 0.0) -> SyntheticView:
+    # the hinge look draws from a stream of its own, so that without it the view is what it was
+    look_rng = rng.spawn(1)[0]
     dilated = rng.random() < 0.15
     hypertrophy = rng.random() < 0.12
     shape = _sample_shape(view, rng, dilated, hypertrophy)
     n_frames = int(rng.integers(20, 51))
+    look = None
+    if look_rng.random() < hinge_look_probability:
+        shape, look = _hinge_look(shape, n_frames, look_rng)
     times = np.arange(n_frames) * motion.rr_s / n_frames
     # Points move differently: the plane tilts (lateral / anterior usually moves more).
     tilt = rng.uniform(-0.35, 0.35)
@@ -449,6 +491,13 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
         frame_lut = lut.copy()
         for label, gain in pool_gain.items():
             frame_lut[label] *= gain[index]
+        if look is not None:
+            frame_lut[A.LA_BLOOD] = frame_lut[A.LV_BLOOD]
+            for wall in (A.LA_WALL, A.RA_WALL):
+                seen = look.la_wall_visibility[index]
+                frame_lut[wall] = seen * lut[wall] + (1 - seen) * frame_lut[look.la_wall_as]
+            seen = look.leaflet_visibility[index]
+            frame_lut[A.LEAFLET] = seen * lut[A.LEAFLET] + (1 - seen) * frame_lut[A.LV_BLOOD]
         image = frame_lut[labels] * texture
         # Texture that moves with the heart: sampled in coordinates normalised to the LV cavity.
         cu, cv, au, av = geometry.lv_endo
@@ -549,12 +598,15 @@ def _acquire(image, rows, cols, fine, spacing_rc, acq_spacing, phase_axis, snr, 
 
 
 def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labels: bool = False,
-                     fine: int = 2, random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY) -> SyntheticSubject:
+                     fine: int = 2, random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY,
+                     hinge_look_probability: float = 0.0) -> SyntheticSubject:
     """One synthetic subject; deterministic for (seed, index).
 
     ``keep_fine_labels`` keeps label patches around the truth points (for tests); ``fine`` is the
     oversampling of the label grid (2 for data; larger to check the truth points precisely);
-    ``random_contrast_probability``: the share of views with fully random tissue intensities.
+    ``random_contrast_probability``: the share of views with fully random tissue intensities;
+    ``hinge_look_probability``: the share of views whose annulus looks as real ones often do
+    (:func:`_hinge_look`; 0 for the shipped model's data).
     """
     # A 3CH comes after the 2CH and 4CH (each view draws from its own stream, by position), so adding
     # it leaves a subject's 2CH and 4CH as they were.
@@ -564,6 +616,6 @@ def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labe
     motion = _sample_motion(rng, af)
     pose = _heart_pose(np.random.default_rng([seed, index, 77]), views)
     rendered = {view: render_view(view, motion, af, np.random.default_rng([seed, index, i]), keep_fine_labels, fine, pose,
-                                     random_contrast_probability)
+                                     random_contrast_probability, hinge_look_probability)
                 for i, view in enumerate(views)}
     return SyntheticSubject(f"synth{seed:03d}_{index:04d}", rendered, motion, af)
