@@ -83,16 +83,28 @@ def stage2_points(cine: Cine, models, std: Standardisation, shifts=((0.0, 0.0),)
     Each shift moves the crop by a few standardised pixels; the predictions, mapped back to stored
     pixels, should agree when the network is sure of itself.
     """
+    return stage2_points_batch(cine, models, [std], shifts, coefficients)[0]
+
+
+def stage2_points_batch(cine: Cine, models, stds: list[Standardisation], shifts=((0.0, 0.0),),
+                        coefficients: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`stage2_points` for several standardisations of one cine, in one network run (the start
+    search's many starts cost a few large batches instead of many small ones)."""
+    if not stds:
+        return []
     network = models.network(cine.view, 2)
-    crops = shifted_crops(cine.frames, std, shifts, coefficients)
-    predicted = network.predict(crops.reshape(-1, *std.out_shape)).reshape(len(shifts), cine.n_frames, 2, 2)
-    mapped = np.stack([Standardisation(translation(dx, dy) @ std.matrix, std.out_shape).to_original(p)
-                       for (dx, dy), p in zip(shifts, predicted)])  # (S, T, 2, 2)
+    out_shape = stds[0].out_shape
+    crops = np.concatenate([shifted_crops(cine.frames, std, shifts, coefficients).reshape(-1, *out_shape) for std in stds])
+    predicted = network.predict(crops).reshape(len(stds), len(shifts), cine.n_frames, 2, 2)
     mm = np.array([cine.pixel_spacing_mm[1], cine.pixel_spacing_mm[0]])
-    # Root-mean-square distance (mm) of the shifted predictions from their mean, per frame and point.
-    deviation_mm = np.sqrt(((((mapped - mapped.mean(0)) * mm) ** 2).sum(-1)).mean(0))
-    spread = deviation_mm if len(shifts) > 1 else np.zeros(mapped.shape[1:3])
-    return mapped.mean(0), spread
+    results = []
+    for std, per_shift in zip(stds, predicted):
+        mapped = np.stack([Standardisation(translation(dx, dy) @ std.matrix, std.out_shape).to_original(p)
+                           for (dx, dy), p in zip(shifts, per_shift)])  # (S, T, 2, 2)
+        # Root-mean-square distance (mm) of the shifted predictions from their mean, per frame and point.
+        deviation_mm = np.sqrt(((((mapped - mapped.mean(0)) * mm) ** 2).sum(-1)).mean(0))
+        results.append((mapped.mean(0), deviation_mm if len(shifts) > 1 else np.zeros(mapped.shape[1:3])))
+    return results
 
 
 def shifted_crops(frames: np.ndarray, std: Standardisation, shifts, coefficients: np.ndarray | None = None) -> np.ndarray:
@@ -125,17 +137,36 @@ def refine_over_time(points_px: np.ndarray, times_s: np.ndarray, rr_s: float) ->
 def stage2_passes_from(cine: Cine, models, start_px: np.ndarray, n_passes: int, confidence: bool = True,
                        coefficients: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray, list[Standardisation]]:
     """``n_passes`` stage-2 passes from ``start_px`` (T, 2, 2): (points of each pass, spread (T, 2) mm of
-    the last pass with test-time shifts when ``confidence``, else zeros, the standardisations)."""
-    passes, standardisations = [], []
-    spread = np.zeros((cine.n_frames, 2))
-    points = start_px
+    the last pass with test-time shifts when ``confidence``, else zeros, the standardisations).
+    Raises ValueError when a pass's points cannot be standardised (their MV line collapsed)."""
+    (result,) = stage2_passes_batch(cine, models, [start_px], n_passes, confidence, coefficients)
+    if result is None:
+        raise ValueError("the MV points collapsed onto one another: the cine cannot be standardised")
+    return result
+
+
+def stage2_passes_batch(cine: Cine, models, starts_px: list[np.ndarray], n_passes: int, confidence: bool = True,
+                        coefficients: np.ndarray | None = None) -> list[tuple | None]:
+    """:func:`stage2_passes_from` from several starts, each pass run for all of them at once; None for
+    a start that cannot be standardised at some pass."""
+    histories: list[tuple | None] = [([], np.zeros((cine.n_frames, 2)), []) for _ in starts_px]
+    points = list(starts_px)
     for index in range(n_passes):
-        std = standardisation_from_points(points, cine.pixel_spacing_mm)
         shifts = TTA_SHIFTS_PX if (index == n_passes - 1 and confidence) else ((0.0, 0.0),)
-        points, spread = stage2_points(cine, models, std, shifts, coefficients)
-        passes.append(points)
-        standardisations.append(std)
-    return passes, spread, standardisations
+        live, stds = [], []
+        for k, history in enumerate(histories):
+            if history is None:
+                continue
+            try:
+                stds.append(standardisation_from_points(points[k], cine.pixel_spacing_mm))
+                live.append(k)
+            except ValueError:
+                histories[k] = None
+        for k, std, (moved, spread) in zip(live, stds, stage2_points_batch(cine, models, stds, shifts, coefficients)):
+            passes, _, used = histories[k]
+            histories[k] = ([*passes, moved], spread, [*used, std])
+            points[k] = moved
+    return histories
 
 
 def settling_score_mm(previous_px: np.ndarray, last_px: np.ndarray, spread_mm: np.ndarray,
@@ -215,17 +246,20 @@ def search_start(cine: Cine, models, starts: list[tuple[dict, np.ndarray]],
     coefficients = spline_coefficients(subset.frames)
     # One pass from every start; starts that land together (within SEARCH_SAME_MM) are one candidate.
     candidates: list[tuple[dict, np.ndarray]] = []
-    for label, start in starts:
-        try:
-            (moved,), _, _ = stage2_passes_from(subset, models, start[frames], 1, False, coefficients)
-        except ValueError:  # a start whose line collapsed cannot be standardised
+    first = stage2_passes_batch(subset, models, [start[frames] for _, start in starts], 1, False, coefficients)
+    for (label, _), result in zip(starts, first):
+        if result is None:  # a start whose line collapsed cannot be standardised
             continue
+        (moved,), _, _ = result
         if all(np.linalg.norm(points_to_mm(moved - other, cine.pixel_spacing_mm), axis=-1).mean() > SEARCH_SAME_MM
                for _, other in candidates):
             candidates.append((label, moved))
     best = None
-    for label, moved in candidates:
-        passes, spread, _ = stage2_passes_from(subset, models, moved, n_passes - 1, True, coefficients)
+    settled = stage2_passes_batch(subset, models, [moved for _, moved in candidates], n_passes - 1, True, coefficients)
+    for (label, moved), result in zip(candidates, settled):
+        if result is None:
+            continue
+        passes, spread, _ = result
         previous = passes[-2] if len(passes) > 1 else moved
         score = settling_score_mm(previous, passes[-1], spread, cine.pixel_spacing_mm)
         if best is None or score < best[0]:
