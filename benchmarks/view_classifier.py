@@ -9,7 +9,7 @@ mean of its frames' class probabilities. Measured on held-out synthetic cines (a
 every series of the real exams at hand; the RV and RVOT views of the 3T exam belong to none of the
 four classes and show what the classifier does with a view it was not taught.
 
-    .venv/bin/python benchmarks/view_classifier.py [--subjects 120] [--minutes 8] [--save DIR]
+    .venv/bin/python benchmarks/view_classifier.py [--subjects 120] [--minutes 8] [--appearance] [--save DIR]
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def build_classifier(width: int = 16):
                   spatial_dims=2, n_input_channels=1, conv1_t_size=7, conv1_t_stride=2, num_classes=len(CLASSES))
 
 
-def train(images: np.ndarray, labels: np.ndarray, minutes: float, seed: int = 0, threads: int = 2):
+def train(images: np.ndarray, labels: np.ndarray, minutes: float, seed: int = 0, threads: int = 2,
+          appearance: bool = False):
     import torch
 
     from mvtrack.models.preprocess import normalise_images
@@ -72,7 +73,7 @@ def train(images: np.ndarray, labels: np.ndarray, minutes: float, seed: int = 0,
     network = build_classifier()
     optimiser = torch.optim.AdamW(network.parameters(), lr=1e-3, weight_decay=1e-4)
     config = AugmentConfig(scale=0.25, rotation_deg=180.0, translation_px=12.0, right_angle_probability=1.0,
-                           gin_probability=0.3, bigaug_probability=0.5)
+                           gin_probability=0.3 if appearance else 0.0, bigaug_probability=0.5 if appearance else 0.0)
     dummy = np.zeros((2, 2))
     start, step = time.perf_counter(), 0
     network.train()
@@ -132,14 +133,22 @@ def main() -> None:
     parser.add_argument("--test-subjects", type=int, default=30)
     parser.add_argument("--minutes", type=float, default=8.0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--appearance", action="store_true", help="GIN and BigAug-like appearance randomisation")
+    parser.add_argument("--cache", type=Path, default=None, help="keep the training frames in this .npz")
     parser.add_argument("--save", type=Path, default=None, help="save the trained network (state dict) here")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
     started = time.perf_counter()
-    images, labels = synthetic_set(args.subjects, seed=8100)
+    if args.cache and args.cache.exists():
+        with np.load(args.cache) as data:
+            images, labels = data["images"], data["labels"]
+    else:
+        images, labels = synthetic_set(args.subjects, seed=8100)
+        if args.cache:
+            np.savez(args.cache, images=images.astype(np.float16), labels=labels)
     print(f"training set: {len(images)} frames of {args.subjects} subjects x 4 cines ({time.perf_counter() - started:.0f} s)")
-    network = train(images, labels, args.minutes, threads=args.threads)
+    network = train(images, labels, args.minutes, threads=args.threads, appearance=args.appearance)
     if args.save:
         import torch
 
