@@ -10,7 +10,7 @@ the shipped model), for `benchmarks/real_scans.py --model RUN/model` and `benchm
 faint LA wall and leaflets that come and go over the cycle: ``mvtrack.synth.generator._hinge_look``).
 
     python scripts/finetune_stage2.py RUN --view 4CH [--subjects 200] [--minutes 50] [--random-contrast 0.8]
-        [--hinge-look 0.7] [--average-from 0.3]  (RUN/model: the best checkpoint; RUN/model_averaged: the weight average)
+        [--hinge-look 0.7] [--average-from 0.3] [--from-scratch --batch-size 64 --lr 2e-4]  (RUN/model: the best checkpoint; RUN/model_averaged: the weight average)
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ def main() -> None:
     parser.add_argument("--random-contrast", type=float, default=0.8)
     parser.add_argument("--hinge-look", type=float, default=0.0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--from-scratch", action="store_true", help="start from random weights, not the shipped network")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--average-from", type=float, default=None,
                         help="average the weights from this fraction of the run on (SWA/SWAD-like); also exported")
     args = parser.parse_args()
@@ -50,11 +53,12 @@ def main() -> None:
     name = f"{args.view.lower()}_stage2"
     start = load_checkpoint(shipped_model_dir() / f"{name}.pt")
     network = NetworkConfig(**start["network"])
-    config = TrainConfig(epochs=50, batch_size=8, learning_rate=1e-4, max_minutes=args.minutes, seed=0,
+    config = TrainConfig(epochs=1000, batch_size=args.batch_size, learning_rate=args.lr, max_minutes=args.minutes, seed=0,
                          threads=args.threads, augment_config=AugmentConfig(), average_from=args.average_from)
-    summary = train_network(network, config, cache, args.run / "stage2", init_state=start["state_dict"], progress=False)
+    summary = train_network(network, config, cache, args.run / "stage2", init_state=None if args.from_scratch else start["state_dict"],
+                            progress=False)
     notes = {"generator": {**generator, "seed": args.seed, "subjects": args.subjects}}
-    model_id = f"finetune-{args.view.lower()}-rc{args.random_contrast:g}-hl{args.hinge_look:g}"
+    model_id = f"{'scratch' if args.from_scratch else 'finetune'}-{args.view.lower()}-rc{args.random_contrast:g}-hl{args.hinge_look:g}"
     export_model_dir({name: args.run / "stage2" / "best.pt"}, args.run / "model", model_id, notes=notes)
     if (args.run / "stage2" / "averaged.pt").exists():
         export_model_dir({name: args.run / "stage2" / "averaged.pt"}, args.run / "model_averaged", model_id + "-averaged",
