@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from mvtrack.io import read_cines
 from mvtrack.metrics import displacement_mm
@@ -174,3 +175,22 @@ def test_a_subjects_view_planes_lie_about_the_lv_axis_as_in_real_exams():
         turns = {view: turn_about_axis_deg(plane_normal(v.cine.orientation), apex) for view, v in views.items()}
         named = name_long_axis_planes(turns, {"4CH": "4CH"})
         assert {view: name for view, (name, _) in named.items()} == {"2CH": "2CH", "3CH": "3CH", "4CH": "4CH"}, turns
+
+
+def test_a_short_axis_cine_is_drawn_the_same_from_the_same_stream_and_beats():
+    from mvtrack.synth.short_axis import SHORT_AXIS, render_short_axis
+
+    a, b = render_short_axis(np.random.default_rng([4, 1])), render_short_axis(np.random.default_rng([4, 1]))
+    np.testing.assert_array_equal(a.frames, b.frames)
+    assert a.view == SHORT_AXIS and 20 <= a.n_frames <= 50 and np.all(np.diff(a.times_s) > 0)
+    assert 160 <= min(a.shape) and max(a.shape) <= 320
+    # the heart beats: blurred (noise off) and normalised (global gain off), frames move away from the
+    # first one over the cycle by far more than from one frame to the next
+    ratios = []
+    for index in range(4):
+        cine = render_short_axis(np.random.default_rng([4, index]))
+        blurred = ndimage.gaussian_filter(cine.frames, (0, 3, 3))
+        blurred /= blurred.mean(axis=(1, 2), keepdims=True)
+        change = np.abs(blurred - blurred[0]).mean(axis=(1, 2))
+        ratios.append(change.max() / change[1])
+    assert min(ratios) > 1.5 and np.median(ratios) > 2.5, ratios
