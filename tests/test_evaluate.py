@@ -97,3 +97,16 @@ def test_cli_evaluate_writes_tables_and_figures(truth_folder, tmp_path):
     assert "ICC(A,1)" in (tmp_path / "eval" / "report.md").read_text()
     assert (tmp_path / "eval" / "agreement_mapse_mm.png").exists()
     assert (tmp_path / "eval" / "agreement_displacement_mm.png").exists()
+
+
+def test_a_single_study_is_reported_with_no_spread_rather_than_a_crash(truth_folder, tmp_path):
+    from mvtrack.evaluate.report import markdown
+
+    one = next(iter(sorted(truth_folder.iterdir())))
+    pred = tmp_path / "pred" / one.name
+    pred.mkdir(parents=True)
+    shutil.copy(one / "truth.json", pred / "results.json")
+    summary = summarise(evaluate(tmp_path / "pred", truth_folder))
+    assert summary["studies"] == 1
+    text = markdown(summary)
+    assert "0.00 ± n/a" in text or "0.00 ± 0.00" in text

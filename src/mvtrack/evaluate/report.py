@@ -15,7 +15,11 @@ UNITS = {"mapse_mm": ("MAPSE", "mm"), "s_prime_cm_s": ("LV s'", "cm/s"), "e_prim
 
 
 def _pm(pair, digits=2):
-    return "n/a" if pair is None or pair[0] is None else f"{pair[0]:.{digits}f} ± {pair[1]:.{digits}f}"
+    """"mean ± SD"; the SD as "n/a" when there is none (a single study)."""
+    if pair is None or pair[0] is None:
+        return "n/a"
+    spread = "n/a" if pair[1] is None else f"{pair[1]:.{digits}f}"
+    return f"{pair[0]:.{digits}f} ± {spread}"
 
 
 def markdown(summary: dict, title: str = "mvtrack evaluation") -> str:
