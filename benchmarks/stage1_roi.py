@@ -40,13 +40,12 @@ def stage1_points(cine, models, side_mm: float | None) -> np.ndarray:
     """(T, 2, 2) stage-1 points in stored pixels, from the whole frame or an ROI of side_mm."""
     from scipy import ndimage
 
-    from mvtrack.geometry import Stage1Map
     from mvtrack.geometry.affine import apply_affine, scaling, translation, warp_frames
+    from mvtrack.pipeline import track
 
-    network = models.network(cine.view, 1)
     if side_mm is None:
-        whole = Stage1Map(cine.shape)
-        return whole.to_original(network.predict(whole.resize(cine.frames)))
+        return track.stage1_points(cine, models)
+    network = models.network(cine.view, 1)
     size = 160
     centre = motion_peak_px(cine)
     row_mm, col_mm = cine.pixel_spacing_mm

@@ -493,8 +493,8 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
             frame_lut[label] *= gain[index]
         if look is not None:
             frame_lut[A.LA_BLOOD] = frame_lut[A.LV_BLOOD]
+            seen = look.la_wall_visibility[index]
             for wall in (A.LA_WALL, A.RA_WALL):
-                seen = look.la_wall_visibility[index]
                 frame_lut[wall] = seen * lut[wall] + (1 - seen) * frame_lut[look.la_wall_as]
             seen = look.leaflet_visibility[index]
             frame_lut[A.LEAFLET] = seen * lut[A.LEAFLET] + (1 - seen) * frame_lut[A.LV_BLOOD]
@@ -530,9 +530,7 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
         centre_image_mm = points_mm[0].mean(axis=0)
         position_mm = (pose.mv_centre_mm + pose.plane_miss_mm.get(view, np.zeros(3))
                        - centre_image_mm[0] * orientation[:3] - centre_image_mm[1] * orientation[3:])
-    # Vendors store intensities on different scales (12-bit).
-    frames *= rng.uniform(300, 4000) / max(float(np.percentile(frames, 99.5)), 1e-6)
-    frames = np.clip(np.round(frames), 0, 4095).astype(np.float32)
+    frames = stored_12bit(frames, rng)
     vendor = str(rng.choice(list(VENDORS)))
     description = str(rng.choice(VENDORS[vendor][view]))
     cine = Cine(
@@ -568,6 +566,13 @@ def _unwarp(target: np.ndarray, u: np.ndarray, v: np.ndarray, warp_u: np.ndarray
                            for w in (warp_u, warp_v)])
         point = np.asarray(target) - offset
     return point
+
+
+def stored_12bit(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Frames as a scanner stores them: vendors put intensities on different scales (99.5th percentile
+    at 300-4000), rounded and clipped to 12 bits."""
+    frames = frames * (rng.uniform(300, 4000) / max(float(np.percentile(frames, 99.5)), 1e-6))
+    return np.clip(np.round(frames), 0, 4095).astype(np.float32)
 
 
 def _acquire(image, rows, cols, fine, spacing_rc, acq_spacing, phase_axis, snr, ghost, rng):

@@ -95,7 +95,6 @@ def render_short_axis(rng: np.random.Generator, fine: int = 2) -> Cine:
         image = lut[labels] * texture
         image *= static_gain * rng.uniform(0.97, 1.03)
         frames[index] = G._acquire(image, rows, cols, fine, spacing_rc, acq_spacing, phase_axis, snr, ghost, rng)
-    frames *= rng.uniform(300, 4000) / max(float(np.percentile(frames, 99.5)), 1e-6)
-    frames = np.clip(np.round(frames), 0, 4095).astype(np.float32)
+    frames = G.stored_12bit(frames, rng)
     return Cine(frames=frames, pixel_spacing_mm=spacing_rc, times_s=times, rr_s=float(motion.rr_s), view=SHORT_AXIS,
                 view_source="synthetic", series_description="sa cine")
