@@ -62,6 +62,7 @@ def render_short_axis(rng: np.random.Generator, fine: int = 2) -> Cine:
     papillary = [(rng.uniform(0.45, 0.7), rng.uniform(-2.4, -0.7) + k * rng.uniform(1.2, 2.2), rng.uniform(3, 6))
                  for k in range(2) if level < 0.8 and rng.random() < 0.85]
     outflow = level < 0.25 and rng.random() < 0.5
+    root_mm = rng.uniform(9, 14)  # the aortic root's radius, one per cine
     fat_mm, rv_wall = rng.uniform(0.5, 4.5), rng.uniform(2.5, 5.0)
     snr, ghost = rng.uniform(12, 60), (rng.uniform(0, 0.06) if rng.random() < 0.5 else 0.0)
     zero_fill = 1.0 if rng.random() < 0.3 else rng.uniform(1.2, 2.0)
@@ -91,7 +92,7 @@ def render_short_axis(rng: np.random.Generator, fine: int = 2) -> Cine:
             pu, pv = distance * radius * np.cos(at), distance * radius * np.sin(at)
             labels[cavity & (np.hypot(u - pu, v - pv) < size_mm * (1 + 0.3 * squeeze))] = A.PAPILLARY
         if outflow:  # the LV outflow tract and aortic root cut beside the cavity
-            labels[np.hypot(u + outer * 0.2, v + outer * 0.9) < rng.uniform(9, 14)] = A.AORTA
+            labels[np.hypot(u + outer * 0.2, v + outer * 0.9) < root_mm] = A.AORTA
         image = lut[labels] * texture
         image *= static_gain * rng.uniform(0.97, 1.03)
         frames[index] = G._acquire(image, rows, cols, fine, spacing_rc, acq_spacing, phase_axis, snr, ghost, rng)
