@@ -88,6 +88,9 @@ def main() -> None:
     parser.add_argument("--distances", type=float, nargs="+", default=[0.0, 20.0, 40.0, 60.0])
     parser.add_argument("--real", action="store_true", help="Also the real exam(s) in data/ with reference points.")
     parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--finalists", type=int, nargs="+", default=None,
+                        help="Run the table for each of these mvtrack.pipeline.track.SEARCH_FINALISTS (0: all "
+                             "candidates get the last pass), in one process so that the seconds compare.")
     args = parser.parse_args()
 
     from mvtrack.models.store import ModelSet
@@ -97,10 +100,15 @@ def main() -> None:
     print("| views | start off by (mm) | " + " | ".join(f"recovered, {m}" for m in MODES)
           + " | median error (mm) | s / view |")
     print("|---|---|" + "---|" * (len(MODES) + 2))
-    if args.real:
-        run(real_cases(), args.distances, models, "real exam (2CH, 4CH)")
-    if args.subjects:
-        run(synthetic_cases(args.subjects), args.distances, models, f"synthetic ({2 * args.subjects} views)")
+    from mvtrack.pipeline import track
+
+    for finalists in args.finalists or [track.SEARCH_FINALISTS]:
+        track.SEARCH_FINALISTS = finalists or None
+        suffix = f", {finalists or 'all'} finalists" if args.finalists else ""
+        if args.real:
+            run(real_cases(), args.distances, models, f"real exam (2CH, 4CH){suffix}")
+        if args.subjects:
+            run(synthetic_cases(args.subjects), args.distances, models, f"synthetic ({2 * args.subjects} views){suffix}")
 
 
 if __name__ == "__main__":

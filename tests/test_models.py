@@ -44,6 +44,17 @@ def test_targets_roundtrip_and_normalisation():
     assert q50 == pytest.approx(0, abs=1e-5) and q75 - q25 == pytest.approx(1, abs=1e-5)
 
 
+def test_quartiles_are_numpys_percentiles():
+    """The one-partial-sort quartiles give np.percentile's interpolated values, for odd and even
+    sizes, ties and a single pixel."""
+    from mvtrack.models.preprocess import quartiles
+
+    rng = np.random.default_rng(2)
+    for flat in (rng.normal(size=(4, 19)), rng.normal(size=(3, 20)), rng.integers(0, 3, (5, 11)).astype(float),
+                 np.array([[7.0]])):
+        np.testing.assert_allclose(quartiles(flat), np.percentile(flat, [25, 50, 75], axis=1), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("shape,right_angles", [((118, 162), 0.0), ((160, 160), 1.0)])
 def test_augmentation_moves_points_with_the_image(shape, right_angles):
     rows, cols = np.mgrid[: shape[0], : shape[1]]

@@ -14,9 +14,25 @@ def normalise_images(images: np.ndarray) -> np.ndarray:
     """(N, H, W) -> (N, H, W) float32 with per-image (x - median) / IQR."""
     images = np.asarray(images, dtype=np.float32)
     flat = images.reshape(images.shape[0], -1)
-    q25, median, q75 = np.percentile(flat, [25, 50, 75], axis=1)
-    iqr = np.maximum(q75 - q25, 1e-3 * np.maximum(np.abs(flat).max(axis=1), 1e-6))
-    return ((images - median[:, None, None]) / iqr[:, None, None]).astype(np.float32)
+    q25, median, q75 = quartiles(flat)
+    peak = np.maximum(flat.max(axis=1), -flat.min(axis=1))
+    iqr = np.maximum(q75 - q25, 1e-3 * np.maximum(peak, 1e-6))
+    out = images - median.astype(np.float32)[:, None, None]
+    out /= iqr.astype(np.float32)[:, None, None]
+    return out
+
+
+def quartiles(flat: np.ndarray) -> np.ndarray:
+    """(N, P) -> (3, N): each row's 25th, 50th and 75th percentile, interpolated as np.percentile's
+    default does, from one partial sort of the row (the search's hundreds of crops made the three
+    sorts of np.percentile a tenth of the analysis)."""
+    size = flat.shape[1]
+    position = np.array([0.25, 0.5, 0.75]) * (size - 1)
+    below = np.floor(position).astype(int)
+    above = np.minimum(below + 1, size - 1)
+    ordered = np.partition(flat, np.unique(np.concatenate([below, above])), axis=1)
+    fraction = position - below
+    return (ordered[:, below] * (1 - fraction) + ordered[:, above] * fraction).T
 
 
 def points_to_targets(points_px: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:

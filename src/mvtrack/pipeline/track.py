@@ -37,6 +37,9 @@ SEARCH_RADIUS_MM = 30.0
 SEARCH_STEP_MM = 15.0
 SEARCH_FRAMES = 4
 SEARCH_SAME_MM = 3.0  # starts whose first pass ends this close (mean over points and frames) are one
+#: Candidates that get the last, 3x dearer pass with test-time shifts: those whose previous pass moved
+#: least (None: all). Stage 2 that is still moving after two passes is not about to settle best.
+SEARCH_FINALISTS: int | None = 16
 
 
 @dataclass
@@ -226,6 +229,33 @@ def axis_line_starts(first_guess_px: np.ndarray, pixel_spacing_mm: tuple[float, 
     return starts
 
 
+def distinct_landings(landed: list[tuple[dict, np.ndarray]], pixel_spacing_mm) -> list[tuple[dict, np.ndarray]]:
+    """Keep the first of every group of (label, points (T, 2, 2)) that lie within SEARCH_SAME_MM (mean
+    over points and frames) of one kept before: starts that landed together are one candidate."""
+    kept: list[tuple[dict, np.ndarray]] = []
+    for label, points in landed:
+        if all(np.linalg.norm(points_to_mm(points - other, pixel_spacing_mm), axis=-1).mean() > SEARCH_SAME_MM
+               for _, other in kept):
+            kept.append((label, points))
+    return kept
+
+
+def finalists(cine: Cine, models, candidates: list[tuple[dict, np.ndarray]], n_passes: int,
+              coefficients: np.ndarray | None = None) -> list[tuple[dict, np.ndarray]]:
+    """``n_passes`` plain stage-2 passes from every candidate (label, points (T, 2, 2)); returns the
+    SEARCH_FINALISTS distinct landing places whose last pass moved least, most settled first."""
+    moved_mm = []
+    for (label, start), result in zip(candidates, stage2_passes_batch(cine, models, [p for _, p in candidates],
+                                                                      n_passes, False, coefficients)):
+        if result is None:
+            continue
+        passes = [start, *result[0]]
+        change = np.linalg.norm(points_to_mm(passes[-1] - passes[-2], cine.pixel_spacing_mm), axis=-1).mean()
+        moved_mm.append((float(change), label, passes[-1]))
+    moved_mm.sort(key=lambda item: item[0])
+    return distinct_landings([(label, points) for _, label, points in moved_mm], cine.pixel_spacing_mm)[:SEARCH_FINALISTS]
+
+
 def search_start(cine: Cine, models, starts: list[tuple[dict, np.ndarray]],
                  n_passes: int = DEFAULT_STAGE2_PASSES) -> tuple[np.ndarray, dict]:
     """A stage-2 start for a cine on which stage 2 does not settle from the stage-1 points.
@@ -234,8 +264,9 @@ def search_start(cine: Cine, models, starts: list[tuple[dict, np.ndarray]],
     scans (real 4CH sample: 20-50 mm off), while stage 2 pulls a start within 10-14 mm onto the
     annulus. So stage 2 runs once from every candidate start (:func:`grid_starts` around stage 1,
     :func:`axis_line_starts` along the LV long axis) on SEARCH_FRAMES frames spread over the cycle;
-    each distinct landing place gets the remaining ``n_passes - 1`` passes (at least one, with
-    test-time shifts), and the one whose passes settle best (:func:`settling_score_mm`) wins.
+    each distinct landing place gets the remaining ``n_passes - 1`` passes (at least one; the last with
+    test-time shifts, for the SEARCH_FINALISTS that moved least before it: :func:`finalists`), and the
+    one whose passes settle best (:func:`settling_score_mm`) wins.
 
     Returns the start (T, 2, 2): the winner's settled points, interpolated in time to every frame,
     and the winner's label (e.g. {"offset_mm": [dx, dy]}) with "score_mm" added.
@@ -245,17 +276,16 @@ def search_start(cine: Cine, models, starts: list[tuple[dict, np.ndarray]],
     subset = replace(cine, frames=cine.frames[frames], times_s=cine.times_s[frames])
     coefficients = spline_coefficients(subset.frames)
     # One pass from every start; starts that land together (within SEARCH_SAME_MM) are one candidate.
-    candidates: list[tuple[dict, np.ndarray]] = []
     first = stage2_passes_batch(subset, models, [start[frames] for _, start in starts], 1, False, coefficients)
-    for (label, _), result in zip(starts, first):
-        if result is None:  # a start whose line collapsed cannot be standardised
-            continue
-        (moved,), _, _ = result
-        if all(np.linalg.norm(points_to_mm(moved - other, cine.pixel_spacing_mm), axis=-1).mean() > SEARCH_SAME_MM
-               for _, other in candidates):
-            candidates.append((label, moved))
+    # (a start whose line collapsed cannot be standardised: None)
+    candidates = distinct_landings([(label, result[0][0]) for (label, _), result in zip(starts, first)
+                                    if result is not None], cine.pixel_spacing_mm)
+    remaining = n_passes - 1
+    if remaining > 1 and SEARCH_FINALISTS is not None:
+        candidates = finalists(subset, models, candidates, remaining - 1, coefficients)
+        remaining = 1
     best = None
-    settled = stage2_passes_batch(subset, models, [moved for _, moved in candidates], n_passes - 1, True, coefficients)
+    settled = stage2_passes_batch(subset, models, [moved for _, moved in candidates], remaining, True, coefficients)
     for (label, moved), result in zip(candidates, settled):
         if result is None:
             continue
