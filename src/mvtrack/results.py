@@ -11,6 +11,7 @@ neither passed QC). Extra keys are allowed; these are guaranteed.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -164,12 +165,22 @@ def _floats(values) -> list[float]:
     return [round(float(v), 6) for v in np.asarray(values).ravel()]
 
 
+@functools.cache
+def _result_validator():
+    """RESULT_SCHEMA's validator, built (and the schema checked) once per process, not per result."""
+    import jsonschema
+
+    validator = jsonschema.validators.validator_for(RESULT_SCHEMA)
+    validator.check_schema(RESULT_SCHEMA)
+    return validator(RESULT_SCHEMA)
+
+
 def validate_result(result: dict, source: object = "results") -> None:
     """Raise ResultError when ``result`` breaks the contract (schema and shape consistency)."""
     import jsonschema
 
     try:
-        jsonschema.validate(result, RESULT_SCHEMA)
+        _result_validator().validate(result)
     except jsonschema.ValidationError as exc:
         path = "/".join(str(p) for p in exc.absolute_path)
         raise ResultError(f"{source}: {exc.message} (at {path or 'top level'})") from None

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from mvtrack.metrics.curves import covers_cycle, smoothed_curve, velocity_spline
 
@@ -80,6 +79,10 @@ def clinical_metrics(
     d_grid = grid[diastole]
     if periodic:
         d_grid = np.concatenate([d_grid, end + np.arange(1, int(0.05 * rr_s / resolution_s)) * resolution_s])
+    # imported here: scipy.signal costs about 1 s to import, which a batch's parent process (it reads
+    # results, never computes them) and `mvtrack --help` should not pay
+    from scipy.signal import find_peaks
+
     dips, _ = find_peaks(-velocity(d_grid), prominence=threshold)
     dips = [i for i in dips if d_grid[i] <= end]
     e_prime = a_prime = None

@@ -10,17 +10,20 @@ from mvtrack.metrics.curves import smoothed_curve, velocity_spline
 
 
 def plot_curves(result: dict, path: Path | str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     times = np.asarray(result["times_s"])
     rr = float(result.get("rr_s", times[-1] + np.median(np.diff(times))))
     displacement = np.asarray(result["displacement_mm"])
     metrics = result["metrics"]
     grid = np.linspace(0, rr, 400)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    # A bare Figure (no pyplot state, nothing to close) with few ticks: drawing the tick labels is
+    # most of what this figure costs (0.3 s of the outputs' 0.6 s here).
+    fig = Figure(figsize=(7, 6))
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    for axis in (top.yaxis, bottom.xaxis, bottom.yaxis):
+        axis.set_major_locator(MaxNLocator(6))
     study_views = result.get("study_views", sorted(result["views"]))
     for view, entry in result["views"].items():
         left_out = "" if view in study_views else " (left out by QC)"
@@ -64,8 +67,7 @@ def plot_curves(result: dict, path: Path | str) -> None:
     bottom.set_xlabel("time from end-diastole (s)")
     fig.suptitle(f"{result['study']}: MV plane motion", fontsize=10)
     fig.subplots_adjust(left=0.13, right=0.97, top=0.93, bottom=0.09, hspace=0.08)  # fixed: tight_layout costs a text layout pass
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fig.savefig(path, dpi=110, pil_kwargs={"compress_level": 1})  # quicker than zlib level 6, 5 % larger
 
 
 def _wrapped(start_s: float, end_s: float, rr_s: float) -> list[tuple[float, float]]:
