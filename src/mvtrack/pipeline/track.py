@@ -65,12 +65,16 @@ class Track:
         """
         if len(self.passes) < 3:
             return None
-        moved_mm = points_to_mm(self.passes[-1] - self.passes[-2], pixel_spacing_mm)
-        return float(np.linalg.norm(moved_mm, axis=-1).mean())
+        return mean_distance_mm(self.passes[-1], self.passes[-2], pixel_spacing_mm)
 
     @property
     def raw_px(self) -> np.ndarray:
         return self.passes[-1]
+
+
+def mean_distance_mm(points_px: np.ndarray, other_px: np.ndarray, pixel_spacing_mm: tuple[float, float]) -> float:
+    """Mean distance (mm) between two (T, 2, 2) point tracks, over frames and points."""
+    return float(np.linalg.norm(points_to_mm(points_px - other_px, pixel_spacing_mm), axis=-1).mean())
 
 
 def stage1_points(cine: Cine, models) -> np.ndarray:
@@ -176,8 +180,7 @@ def settling_score_mm(previous_px: np.ndarray, last_px: np.ndarray, spread_mm: n
                       pixel_spacing_mm: tuple[float, float]) -> float:
     """How far stage 2 is from a confident fixed point (mm): the mean distance its last pass moved the
     points plus their mean test-time spread. About 1-2 mm on the annulus, several mm elsewhere."""
-    moved = np.linalg.norm(points_to_mm(last_px - previous_px, pixel_spacing_mm), axis=-1).mean()
-    return float(moved + spread_mm.mean())
+    return float(mean_distance_mm(last_px, previous_px, pixel_spacing_mm) + spread_mm.mean())
 
 
 def grid_starts(first_guess_px: np.ndarray, pixel_spacing_mm: tuple[float, float]) -> list[tuple[dict, np.ndarray]]:
@@ -234,8 +237,7 @@ def distinct_landings(landed: list[tuple[dict, np.ndarray]], pixel_spacing_mm) -
     over points and frames) of one kept before: starts that landed together are one candidate."""
     kept: list[tuple[dict, np.ndarray]] = []
     for label, points in landed:
-        if all(np.linalg.norm(points_to_mm(points - other, pixel_spacing_mm), axis=-1).mean() > SEARCH_SAME_MM
-               for _, other in kept):
+        if all(mean_distance_mm(points, other, pixel_spacing_mm) > SEARCH_SAME_MM for _, other in kept):
             kept.append((label, points))
     return kept
 
@@ -250,8 +252,7 @@ def finalists(cine: Cine, models, candidates: list[tuple[dict, np.ndarray]], n_p
         if result is None:
             continue
         passes = [start, *result[0]]
-        change = np.linalg.norm(points_to_mm(passes[-1] - passes[-2], cine.pixel_spacing_mm), axis=-1).mean()
-        moved_mm.append((float(change), label, passes[-1]))
+        moved_mm.append((mean_distance_mm(passes[-1], passes[-2], cine.pixel_spacing_mm), label, passes[-1]))
     moved_mm.sort(key=lambda item: item[0])
     return distinct_landings([(label, points) for _, label, points in moved_mm], cine.pixel_spacing_mm)[:SEARCH_FINALISTS]
 
