@@ -24,13 +24,14 @@ def normalise_images(images: np.ndarray) -> np.ndarray:
 
 def quartiles(flat: np.ndarray) -> np.ndarray:
     """(N, P) -> (3, N): each row's 25th, 50th and 75th percentile, interpolated as np.percentile's
-    default does, from one partial sort of the row (the search's hundreds of crops made the three
-    sorts of np.percentile a tenth of the analysis)."""
+    default does. From one full sort of each row: numpy's vectorised float32 sort is about 4x faster
+    here than a partial sort at the six order statistics needed (the search's hundreds of crops made
+    np.percentile's three sorts a tenth of the analysis)."""
     size = flat.shape[1]
     position = np.array([0.25, 0.5, 0.75]) * (size - 1)
     below = np.floor(position).astype(int)
     above = np.minimum(below + 1, size - 1)
-    ordered = np.partition(flat, np.unique(np.concatenate([below, above])), axis=1)
+    ordered = np.sort(flat, axis=1)
     fraction = position - below
     return (ordered[:, below] * (1 - fraction) + ordered[:, above] * fraction).T
 
