@@ -10,7 +10,7 @@ Two folds, split by real view (train on the real 2CH and half the synthetic subj
 indistinguishable, 1.0 = always told apart) and, with --figure, draws where the classifier sees
 "synthetic" on a held-out real and synthetic frame.
 
-    .venv/bin/python benchmarks/realism.py [--subjects 16] [--figure docs/results/realism.png]
+    .venv/bin/python benchmarks/realism.py [--subjects 16] [--busy 1.0] [--figure docs/results/realism.png]
 """
 
 from __future__ import annotations
@@ -97,6 +97,8 @@ def main() -> None:
     parser.add_argument("--patches", type=int, default=1200, help="patches per class and fold side")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--seed", type=int, default=9100, help="synthetic subjects' seed (not a training seed)")
+    parser.add_argument("--busy", type=float, default=0.0,
+                        help="share of synthetic views with busy surroundings (generator's busy_probability)")
     parser.add_argument("--figure", type=Path, default=None)
     args = parser.parse_args()
 
@@ -111,7 +113,7 @@ def main() -> None:
     real = {c.view: normalised_frames(c) for c in read_cines([sample])}
     halves = [[], []]
     for index in range(args.subjects):
-        subject = generate_subject(args.seed, index)
+        subject = generate_subject(args.seed, index, busy_probability=args.busy)
         halves[index % 2] += [normalised_frames(v.cine) for v in subject.views.values()]
 
     def synthetic_patches(half: int) -> np.ndarray:
@@ -127,7 +129,7 @@ def main() -> None:
         rows.append((train_view, test_view, accuracy))
         models.append(model)
     print(f"real: MVnet sample ({', '.join(f'{v} {len(f)} frames' for v, f in real.items())}); synthetic: "
-          f"{args.subjects} subjects (seed {args.seed}); {args.patches} patches of {PATCH} px at {SPACING_MM} mm per class\n")
+          f"{args.subjects} subjects (seed {args.seed}, busy {args.busy:g}); {args.patches} patches of {PATCH} px at {SPACING_MM} mm per class\n")
     print("| fold | real view trained on | real view tested on | balanced test accuracy |")
     print("|---:|---|---|---:|")
     for fold, (train_view, test_view, accuracy) in enumerate(rows):

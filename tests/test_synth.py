@@ -194,3 +194,22 @@ def test_a_short_axis_cine_is_drawn_the_same_from_the_same_stream_and_beats():
         change = np.abs(blurred - blurred[0]).mean(axis=(1, 2))
         ratios.append(change.max() / change[1])
     assert min(ratios) > 1.5 and np.median(ratios) > 2.5, ratios
+
+
+def test_busy_surroundings_fill_the_field_of_view_and_leave_the_heart_and_its_truth_as_they_were():
+    """``busy_probability`` draws from its own stream: timing, matrix, motion and truth points stay the
+    plain subject's; the chest fills more of the field of view (fewer air pixels) and is busier."""
+    plain = generate_subject(13, 2, ("2CH",))
+    busy = generate_subject(13, 2, ("2CH",), busy_probability=1.0)
+    a, b = plain.views["2CH"], busy.views["2CH"]
+    assert a.params == b.params
+    np.testing.assert_array_equal(a.points_px, b.points_px)
+    frame_a, frame_b = a.cine.frames[0].astype(float), b.cine.frames[0].astype(float)
+    dark = 0.05 * np.percentile(frame_a, 99)
+    assert (frame_b < dark).mean() < (frame_a < dark).mean()
+    # busier: more small-scale structure (gradient energy) outside the heart's neighbourhood
+    centre = a.points_px[0].mean(axis=0)
+    rows, cols = np.mgrid[: frame_a.shape[0], : frame_a.shape[1]]
+    far = np.hypot(cols - centre[0], rows - centre[1]) * a.cine.pixel_spacing_mm[0] > 80
+    energy = [np.hypot(*np.gradient(f / np.percentile(f, 99)))[far].mean() for f in (frame_a, frame_b)]
+    assert energy[1] > energy[0]

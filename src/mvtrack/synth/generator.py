@@ -310,6 +310,59 @@ def _background_labels(x_mm, y_mm, heart_centre, apex_dir, rng, view):
     return labels
 
 
+def _busy_surroundings(labels: np.ndarray, x_mm: np.ndarray, y_mm: np.ndarray, heart_centre: np.ndarray,
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A chest as busy as a real cine's around the heart (issue 13, lever 2: the realism classifier told
+    synthetic frames by their empty field of view and smooth tissue): the body fills most of the field
+    of view, many small structures of random contrast (vessels, bowel, fat, muscle bundles) crowd the
+    soft tissue, tubular vessels run through it and the lungs, and the tissue carries a fine texture.
+
+    ``labels`` (fine grid) is changed in place where it is air or soft tissue (not lung, spine, liver
+    or the heart, which is drawn later); returns (labels, a multiplicative fine texture field).
+    """
+    soft = np.isin(labels, (A.AIR, A.MUSCLE, A.SUBCUT_FAT, *A.CLUTTER))
+    # The body runs past the edges of the field of view on most sides, as in a tight cardiac FOV.
+    fov = np.array([x_mm.max(), y_mm.max()])
+    body_c = heart_centre + rng.uniform(-0.15, 0.15, 2) * fov
+    half = fov * rng.uniform(0.55, 0.95, 2)
+    inside = ((x_mm - body_c[0]) / half[0]) ** 2 + ((y_mm - body_c[1]) / half[1]) ** 2 < 1
+    fat = rng.uniform(6, 20)
+    edge = ((x_mm - body_c[0]) / (half[0] - fat)) ** 2 + ((y_mm - body_c[1]) / (half[1] - fat)) ** 2 >= 1
+    grown = soft & (labels == A.AIR) & inside
+    labels[grown & edge] = A.SUBCUT_FAT
+    labels[grown & ~edge] = A.MUSCLE
+    soft = np.isin(labels, (A.MUSCLE, A.SUBCUT_FAT, *A.CLUTTER))
+    # Many small structures: blobs of 2-20 mm.
+    for _ in range(rng.integers(40, 140)):
+        centre = np.array([rng.uniform(0, fov[0]), rng.uniform(0, fov[1])])
+        ca, cb, ang = rng.uniform(2, 20), rng.uniform(2, 20), rng.uniform(0, np.pi)
+        lo = np.maximum(((centre - max(ca, cb)) / fov * np.array(labels.shape[::-1])).astype(int), 0)
+        hi = np.ceil((centre + max(ca, cb)) / fov * np.array(labels.shape[::-1])).astype(int) + 1
+        box = (slice(lo[1], hi[1]), slice(lo[0], hi[0]))
+        ex, ey = x_mm[box] - centre[0], y_mm[box] - centre[1]
+        lx, ly = ex * np.cos(ang) + ey * np.sin(ang), -ex * np.sin(ang) + ey * np.cos(ang)
+        sub = labels[box]
+        sub[soft[box] & ((lx / ca) ** 2 + (ly / cb) ** 2 < 1)] = rng.choice(A.CLUTTER)
+    # Vessels: curved tubes 1.5-7 mm wide, bright (AORTA's intensity) or of a clutter label.
+    for _ in range(rng.integers(4, 16)):
+        start = np.array([rng.uniform(0, fov[0]), rng.uniform(0, fov[1])])
+        heading, bend = rng.uniform(0, 2 * np.pi), rng.uniform(-0.02, 0.02)
+        width = rng.uniform(1.5, 7.0)
+        label = A.AORTA if rng.random() < 0.6 else rng.choice(A.CLUTTER)
+        point = start.copy()
+        mask = np.zeros(labels.shape, bool)
+        for _step in range(int(rng.uniform(40, 200) / 2)):
+            point = point + 2.0 * np.array([np.cos(heading), np.sin(heading)])
+            heading += bend + rng.normal(0, 0.05)
+            col, row = (point / fov * np.array(labels.shape[::-1])).astype(int)
+            r = int(np.ceil(width / 2 / (fov[0] / labels.shape[1]))) + 1
+            box = (slice(max(row - r, 0), row + r + 1), slice(max(col - r, 0), col + r + 1))
+            mask[box] |= np.hypot(x_mm[box] - point[0], y_mm[box] - point[1]) < width / 2
+        labels[mask & (soft | (labels == A.LUNG))] = label
+    texture = _smooth_field(labels.shape, rng, rng.uniform(0.8, 2.5), rng.uniform(0.05, 0.2))
+    return labels, texture
+
+
 # --------------------------------------------------------------------------------------------
 # Rendering one view
 
@@ -382,9 +435,10 @@ PATCH = 24  # fine pixels per side of the label patches kept for tests
 def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Generator,
                 keep_fine_labels: bool = False, fine: int = 2, pose: HeartPose | None = None,
                 random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY,
-                hinge_look_probability: float = 0.0) -> SyntheticView:
-    # the hinge look draws from a stream of its own, so that without it the view is what it was
-    look_rng = rng.spawn(1)[0]
+                hinge_look_probability: float = 0.0, busy_probability: float = 0.0) -> SyntheticView:
+    # the hinge look and the busy surroundings draw from streams of their own, so that without them
+    # the view is what it was
+    look_rng, busy_rng = rng.spawn(2)
     dilated = rng.random() < 0.15
     hypertrophy = rng.random() < 0.12
     shape = _sample_shape(view, rng, dilated, hypertrophy)
@@ -423,9 +477,14 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
     mirrored = bool(rng.random() < 0.25)
     e_u, e_v = _heart_axes(apex_angle, mirrored)
     background = _background_labels(x_mm, y_mm, heart_centre, e_v, rng, view)
+    busy_texture = None
+    if busy_rng.random() < busy_probability:
+        background, busy_texture = _busy_surroundings(background, x_mm, y_mm, heart_centre, busy_rng)
 
     lut = _tissue_intensities(rng, random_contrast_probability)
     texture = _smooth_field(background.shape, rng, rng.uniform(2, 8), rng.uniform(0.03, 0.12))
+    if busy_texture is not None:
+        texture = texture * busy_texture
     lung_vessels = ndimage.gaussian_filter(rng.standard_normal(background.shape), 1.5) > rng.uniform(0.35, 0.6)
     bias = _bias_field(background.shape, rng)
     bands = _banding(background.shape, rng)
@@ -604,14 +663,15 @@ def _acquire(image, rows, cols, fine, spacing_rc, acq_spacing, phase_axis, snr, 
 
 def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labels: bool = False,
                      fine: int = 2, random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY,
-                     hinge_look_probability: float = 0.0) -> SyntheticSubject:
+                     hinge_look_probability: float = 0.0, busy_probability: float = 0.0) -> SyntheticSubject:
     """One synthetic subject; deterministic for (seed, index).
 
     ``keep_fine_labels`` keeps label patches around the truth points (for tests); ``fine`` is the
     oversampling of the label grid (2 for data; larger to check the truth points precisely);
     ``random_contrast_probability``: the share of views with fully random tissue intensities;
     ``hinge_look_probability``: the share of views whose annulus looks as real ones often do
-    (:func:`_hinge_look`; 0 for the shipped model's data).
+    (:func:`_hinge_look`; 0 for the shipped model's data); ``busy_probability``: the share of views
+    whose chest fills the field of view and is crowded with small structures (:func:`_busy_surroundings`).
     """
     # A 3CH comes after the 2CH and 4CH (each view draws from its own stream, by position), so adding
     # it leaves a subject's 2CH and 4CH as they were.
@@ -621,6 +681,6 @@ def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labe
     motion = _sample_motion(rng, af)
     pose = _heart_pose(np.random.default_rng([seed, index, 77]), views)
     rendered = {view: render_view(view, motion, af, np.random.default_rng([seed, index, i]), keep_fine_labels, fine, pose,
-                                     random_contrast_probability, hinge_look_probability)
+                                     random_contrast_probability, hinge_look_probability, busy_probability)
                 for i, view in enumerate(views)}
     return SyntheticSubject(f"synth{seed:03d}_{index:04d}", rendered, motion, af)

@@ -15,6 +15,18 @@ from mvtrack.train.trainer import TrainConfig, checkpoint_state_dict, train_netw
 APPEARANCE_RANDOMISATION = {"gin_probability": 0.5, "bigaug_probability": 0.7}
 
 
+def augment_config_for(network: NetworkConfig, randomise_appearance: bool = False):
+    """The augmentation a network of this view and stage is trained with (``mvtrack train``, scripts)."""
+    from mvtrack.train.augment import AugmentConfig
+
+    # Stage 1 sees whole frames in which the heart may fill a quarter or most of the field of view
+    # (real scans: often larger than in synthetic ones), so it is also trained at +-25 % zoom.
+    return AugmentConfig(scale=0.25 if network.stage == 1 else 0.10,
+                         right_angle_probability=0.5 if network.stage == 1 else 0.0,
+                         image_order=network.view in IMAGE_ORDER_VIEWS,
+                         **(APPEARANCE_RANDOMISATION if randomise_appearance else {}))
+
+
 def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, data: Path | None = None,
                  synthetic: int = 0, synthetic_seed: int = 1000, epochs: float = 20.0, batch_size: int = 8,
                  lr: float = 1e-4, minutes: float | None = None, seed: int = 0, resume: bool = False,
@@ -44,14 +56,7 @@ def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, d
         init_state = imagenet_state_dict(init_imagenet, build_network(network).state_dict())
     if init_from is not None:
         init_state = checkpoint_state_dict(init_from, network)
-    from mvtrack.train.augment import AugmentConfig
-
-    # Stage 1 sees whole frames in which the heart may fill a quarter or most of the field of view
-    # (real scans: often larger than in synthetic ones), so it is also trained at +-25 % zoom.
-    augment_config = AugmentConfig(scale=0.25 if network.stage == 1 else 0.10,
-                                   right_angle_probability=0.5 if network.stage == 1 else 0.0,
-                                   image_order=network.view in IMAGE_ORDER_VIEWS,
-                                   **(APPEARANCE_RANDOMISATION if randomise_appearance else {}))
+    augment_config = augment_config_for(network, randomise_appearance)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, max_minutes=minutes, seed=seed,
                          threads=threads, device=device, loader_workers=loader_workers, augment_config=augment_config)
     summary = train_network(network, config, cache_file, out, resume=resume, init_state=init_state, progress=progress)

@@ -1,4 +1,4 @@
-"""Fine-tune one shipped stage-2 network on synthetic subjects of a generator variant (a CPU experiment).
+"""Fine-tune one shipped network (a view's stage 1 or 2) on synthetic subjects of a generator variant (a CPU experiment).
 
 Issue 13, lever 1 (training that ignores the look): ``--random-contrast 0.8`` renders most subjects
 with fully random tissue intensities (SynthSeg-like) instead of the shipped model's 15 %, so that the
@@ -9,8 +9,13 @@ the shipped model), for `benchmarks/real_scans.py --model RUN/model` and `benchm
 ``--hinge-look 0.7`` renders most subjects with an annulus that looks as real ones often do (no waist,
 faint LA wall and leaflets that come and go over the cycle: ``mvtrack.synth.generator._hinge_look``).
 
-    python scripts/finetune_stage2.py RUN --view 4CH [--subjects 200] [--minutes 50] [--random-contrast 0.8]
-        [--hinge-look 0.7] [--average-from 0.3] [--from-scratch --batch-size 64 --lr 2e-4]  (RUN/model: the best checkpoint; RUN/model_averaged: the weight average)
+``--busy 0.7`` renders most subjects with a chest that fills the field of view and is crowded with
+small structures and vessels (``mvtrack.synth.generator._busy_surroundings``): what the realism
+classifier found real frames have and ours lack. It matters most for stage 1, which sees the whole frame.
+
+    python scripts/finetune.py RUN --view 4CH [--stage 2] [--subjects 200] [--minutes 50] [--random-contrast 0.8]
+        [--hinge-look 0.7] [--busy 0.7] [--average-from 0.3] [--from-scratch --batch-size 64 --lr 2e-4]
+        (RUN/model: the best checkpoint; RUN/model_averaged: the weight average)
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("--view", default="4CH", choices=["2CH", "4CH", "3CH"])
+    parser.add_argument("--stage", type=int, default=2, choices=[1, 2])
     parser.add_argument("--subjects", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7000, help="synthetic subjects (v3 trained on 3000, tests use 9001)")
     parser.add_argument("--minutes", type=float, default=50.0)
     parser.add_argument("--random-contrast", type=float, default=0.8)
     parser.add_argument("--hinge-look", type=float, default=0.0)
+    parser.add_argument("--busy", type=float, default=0.0, help="share of views with busy surroundings")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--from-scratch", action="store_true", help="start from random weights, not the shipped network")
     parser.add_argument("--batch-size", type=int, default=8)
@@ -40,29 +47,31 @@ def main() -> None:
     from mvtrack.models.export import export_model_dir, load_checkpoint
     from mvtrack.models.network import NetworkConfig
     from mvtrack.models.store import shipped_model_dir
-    from mvtrack.train.augment import AugmentConfig
     from mvtrack.train.data import _synthetic_job, build_cache, synthetic_jobs
+    from mvtrack.train.run import augment_config_for
     from mvtrack.train.trainer import TrainConfig, train_network
 
-    generator = {"random_contrast_probability": args.random_contrast, "hinge_look_probability": args.hinge_look}
+    generator = {"random_contrast_probability": args.random_contrast, "hinge_look_probability": args.hinge_look,
+                 "busy_probability": args.busy}
     cache = args.run / "cache" / f"{args.view}.npz"
     if not cache.exists():
         jobs = synthetic_jobs(args.subjects, args.seed, views=(args.view,),
                               generator_options=generator)
         build_cache(args.run / "cache", jobs, _synthetic_job, workers=2)
-    name = f"{args.view.lower()}_stage2"
+    name = f"{args.view.lower()}_stage{args.stage}"
     start = load_checkpoint(shipped_model_dir() / f"{name}.pt")
     network = NetworkConfig(**start["network"])
     config = TrainConfig(epochs=1000, batch_size=args.batch_size, learning_rate=args.lr, max_minutes=args.minutes, seed=0,
-                         threads=args.threads, augment_config=AugmentConfig(), average_from=args.average_from)
-    summary = train_network(network, config, cache, args.run / "stage2", init_state=None if args.from_scratch else start["state_dict"],
+                         threads=args.threads, augment_config=augment_config_for(network), average_from=args.average_from)
+    out = args.run / f"stage{args.stage}"
+    summary = train_network(network, config, cache, out, init_state=None if args.from_scratch else start["state_dict"],
                             progress=False)
     notes = {"generator": {**generator, "seed": args.seed, "subjects": args.subjects}}
-    model_id = f"{'scratch' if args.from_scratch else 'finetune'}-{args.view.lower()}-rc{args.random_contrast:g}-hl{args.hinge_look:g}"
-    export_model_dir({name: args.run / "stage2" / "best.pt"}, args.run / "model", model_id, notes=notes)
-    if (args.run / "stage2" / "averaged.pt").exists():
-        export_model_dir({name: args.run / "stage2" / "averaged.pt"}, args.run / "model_averaged", model_id + "-averaged",
-                         notes=notes)
+    model_id = (f"{'scratch' if args.from_scratch else 'finetune'}-{name}-rc{args.random_contrast:g}"
+                f"-hl{args.hinge_look:g}-busy{args.busy:g}")
+    export_model_dir({name: out / "best.pt"}, args.run / "model", model_id, notes=notes)
+    if (out / "averaged.pt").exists():
+        export_model_dir({name: out / "averaged.pt"}, args.run / "model_averaged", model_id + "-averaged", notes=notes)
     print(json.dumps({name: {k: summary[k] for k in ("best_val_mm", "averaged_val_mm", "iterations", "minutes")}}))
 
 
