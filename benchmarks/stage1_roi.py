@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 
@@ -64,44 +65,62 @@ def order_free_errors_mm(points: np.ndarray, truth: np.ndarray, spacing) -> np.n
     return np.where(straight.mean(1, keepdims=True) <= swapped.mean(1, keepdims=True), straight, swapped)
 
 
+def load_yardsticks(n_subjects: int, busy: float = 0.0):
+    """What stage 1 is scored on: the 3T exam's cines and reference, the MVnet sample's cines and
+    synthetic test subjects (seed 9001, never trained on; ``busy``: their share of busy surroundings)."""
+    from mvtrack.evaluate.reference import load_reference, reference_series_paths
+    from mvtrack.io import read_cines
+    from mvtrack.synth.generator import generate_subject
+
+    folder = ROOT / "data" / "bivme-patient1"
+    reference = load_reference(folder)
+    real = {view: read_cines([path], view=view)[0] for view, path in reference_series_paths(folder, reference).items()}
+    sample = {c.view: c for c in read_cines([Path(str(files("mvtrack") / "data" / "mvnet-sample"))])}
+    subjects = [generate_subject(9001, i, busy_probability=busy) for i in range(n_subjects)]
+    return real, reference, sample, subjects
+
+
+def stage1_cells(predict, real, reference, sample, subjects) -> list[float]:
+    """Stage 1's median point error (mm, order-free) with ``predict(cine) -> (T, 2, 2)`` on the 3T
+    exam's views, at the by-eye frame of the MVnet sample's views, and on the synthetic subjects
+    (median over subjects of their per-view medians)."""
+    from real_sample import BY_EYE_FRAME, BY_EYE_PX
+
+    cells = []
+    for view, cine in real.items():
+        truth = np.asarray(reference["views"][view]["points_px"], dtype=float)
+        cells.append(np.median(order_free_errors_mm(predict(cine), truth, cine.pixel_spacing_mm)))
+    for view, cine in sample.items():
+        eye = np.array(BY_EYE_PX[view])[None]
+        cells.append(order_free_errors_mm(predict(cine)[BY_EYE_FRAME][None], eye, cine.pixel_spacing_mm).mean())
+    for view in ("2CH", "4CH"):
+        cells.append(np.median([np.median(order_free_errors_mm(predict(s.views[view].cine), s.views[view].points_px,
+                                                               s.views[view].cine.pixel_spacing_mm))
+                                for s in subjects]))
+    return cells
+
+
+STAGE1_HEADER = "| 3T 2CH | 3T 4CH | MVnet 2CH (by eye) | MVnet 4CH (by eye) | synthetic 2CH | synthetic 4CH |"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subjects", type=int, default=8)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
-    from real_sample import BY_EYE_FRAME, BY_EYE_PX
-
-    from mvtrack.evaluate.reference import load_reference, reference_series_paths
-    from mvtrack.io import read_cines
     from mvtrack.models.store import ModelSet
-    from mvtrack.synth.generator import generate_subject
 
     models = ModelSet()
-    folder = ROOT / "data" / "bivme-patient1"
-    reference = load_reference(folder)
-    real = {view: read_cines([path], view=view)[0] for view, path in reference_series_paths(folder, reference).items()}
-    sample = {c.view: c for c in read_cines([Path(str(files("mvtrack") / "data" / "mvnet-sample"))])}
-    subjects = [generate_subject(9001, i) for i in range(args.subjects)]
+    real, reference, sample, subjects = load_yardsticks(args.subjects)
     for view, cine in real.items():
         truth = np.asarray(reference["views"][view]["points_px"], dtype=float)
         off = np.linalg.norm((motion_peak_px(cine) - truth.mean(axis=(0, 1))) * np.asarray(cine.pixel_spacing_mm)[::-1])
         print(f"3T {view}: the ROI centre lies {off:.0f} mm from the mean MV centre")
-    print("\n| stage-1 input | 3T 2CH | 3T 4CH | MVnet 2CH (by eye) | MVnet 4CH (by eye) | synthetic 2CH | synthetic 4CH |")
+    print("\n| stage-1 input " + STAGE1_HEADER)
     print("|---|---:|---:|---:|---:|---:|---:|")
     for side in SIDES_MM:
-        cells = []
-        for view, cine in real.items():
-            truth = np.asarray(reference["views"][view]["points_px"], dtype=float)
-            cells.append(np.median(order_free_errors_mm(stage1_points(cine, models, side), truth, cine.pixel_spacing_mm)))
-        for view, cine in sample.items():
-            eye = np.array(BY_EYE_PX[view])[None]
-            at_frame = stage1_points(cine, models, side)[BY_EYE_FRAME][None]
-            cells.append(order_free_errors_mm(at_frame, eye, cine.pixel_spacing_mm).mean())
-        for view in ("2CH", "4CH"):
-            cells.append(np.median([np.median(order_free_errors_mm(stage1_points(s.views[view].cine, models, side),
-                                                                    s.views[view].points_px, s.views[view].cine.pixel_spacing_mm))
-                                    for s in subjects]))
+        cells = stage1_cells(partial(stage1_points, models=models, side_mm=side), real, reference, sample, subjects)
         label = "whole frame (shipped)" if side is None else f"ROI {side} mm"
         print(f"| {label} | " + " | ".join(f"{c:.1f}" for c in cells) + " |")
 
