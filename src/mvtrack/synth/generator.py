@@ -320,7 +320,6 @@ def _busy_surroundings(labels: np.ndarray, x_mm: np.ndarray, y_mm: np.ndarray, h
     ``labels`` (fine grid) is changed in place where it is air or soft tissue (not lung, spine, liver
     or the heart, which is drawn later); returns (labels, a multiplicative fine texture field).
     """
-    soft = np.isin(labels, (A.AIR, A.MUSCLE, A.SUBCUT_FAT, *A.CLUTTER))
     # The body runs past the edges of the field of view on most sides, as in a tight cardiac FOV.
     fov = np.array([x_mm.max(), y_mm.max()])
     body_c = heart_centre + rng.uniform(-0.15, 0.15, 2) * fov
@@ -328,16 +327,17 @@ def _busy_surroundings(labels: np.ndarray, x_mm: np.ndarray, y_mm: np.ndarray, h
     inside = ((x_mm - body_c[0]) / half[0]) ** 2 + ((y_mm - body_c[1]) / half[1]) ** 2 < 1
     fat = rng.uniform(6, 20)
     edge = ((x_mm - body_c[0]) / (half[0] - fat)) ** 2 + ((y_mm - body_c[1]) / (half[1] - fat)) ** 2 >= 1
-    grown = soft & (labels == A.AIR) & inside
+    grown = (labels == A.AIR) & inside
     labels[grown & edge] = A.SUBCUT_FAT
     labels[grown & ~edge] = A.MUSCLE
     soft = np.isin(labels, (A.MUSCLE, A.SUBCUT_FAT, *A.CLUTTER))
+    px_per_mm = np.array(labels.shape[::-1]) / fov  # (x, y) fine pixels per mm
     # Many small structures: blobs of 2-20 mm.
     for _ in range(rng.integers(40, 140)):
         centre = np.array([rng.uniform(0, fov[0]), rng.uniform(0, fov[1])])
         ca, cb, ang = rng.uniform(2, 20), rng.uniform(2, 20), rng.uniform(0, np.pi)
-        lo = np.maximum(((centre - max(ca, cb)) / fov * np.array(labels.shape[::-1])).astype(int), 0)
-        hi = np.ceil((centre + max(ca, cb)) / fov * np.array(labels.shape[::-1])).astype(int) + 1
+        lo = np.maximum(((centre - max(ca, cb)) * px_per_mm).astype(int), 0)
+        hi = np.ceil((centre + max(ca, cb)) * px_per_mm).astype(int) + 1
         box = (slice(lo[1], hi[1]), slice(lo[0], hi[0]))
         ex, ey = x_mm[box] - centre[0], y_mm[box] - centre[1]
         lx, ly = ex * np.cos(ang) + ey * np.sin(ang), -ex * np.sin(ang) + ey * np.cos(ang)
@@ -349,14 +349,14 @@ def _busy_surroundings(labels: np.ndarray, x_mm: np.ndarray, y_mm: np.ndarray, h
         heading, bend = rng.uniform(0, 2 * np.pi), rng.uniform(-0.02, 0.02)
         width = rng.uniform(1.5, 7.0)
         label = A.AORTA if rng.random() < 0.6 else rng.choice(A.CLUTTER)
-        point = start.copy()
+        point = start
+        reach = int(np.ceil(width / 2 * px_per_mm[0])) + 1  # fine pixels either side of the centre line
         mask = np.zeros(labels.shape, bool)
         for _step in range(int(rng.uniform(40, 200) / 2)):
             point = point + 2.0 * np.array([np.cos(heading), np.sin(heading)])
             heading += bend + rng.normal(0, 0.05)
-            col, row = (point / fov * np.array(labels.shape[::-1])).astype(int)
-            r = int(np.ceil(width / 2 / (fov[0] / labels.shape[1]))) + 1
-            box = (slice(max(row - r, 0), row + r + 1), slice(max(col - r, 0), col + r + 1))
+            col, row = (point * px_per_mm).astype(int)
+            box = (slice(max(row - reach, 0), row + reach + 1), slice(max(col - reach, 0), col + reach + 1))
             mask[box] |= np.hypot(x_mm[box] - point[0], y_mm[box] - point[1]) < width / 2
         labels[mask & (soft | (labels == A.LUNG))] = label
     texture = _smooth_field(labels.shape, rng, rng.uniform(0.8, 2.5), rng.uniform(0.05, 0.2))
