@@ -27,14 +27,15 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-CONFIGS = {  # name: (stage-2 passes, start search)
-    "default": (3, True),
-    "no search": (3, False),
-    "paper 1+2+2": (2, False),
+CONFIGS = {  # name: (stage-2 passes, start search, adapt stage 2 to the study)
+    "default": (3, True, False),
+    "no search": (3, False, False),
+    "paper 1+2+2": (2, False, False),
 }
+ADAPTED = {"default + adapt": (3, True, True)}  # with --adapt (needs PyTorch; about 1.5 min per view)
 
 
-def run_reference_study(folder: Path, models, passes: int, search: bool):
+def run_reference_study(folder: Path, models, passes: int, search: bool, adapt: bool = False):
     from mvtrack.evaluate.reference import load_reference, reference_series_paths
     from mvtrack.io import VIEWS, read_cines
     from mvtrack.pipeline.study import analyze_cines
@@ -45,8 +46,14 @@ def run_reference_study(folder: Path, models, passes: int, search: bool):
     series = reference_series_paths(folder, reference, tuple(v for v in VIEWS if models.has(v, 1) and models.has(v, 2)))
     start = time.perf_counter()
     cines = [read_cines([path], view=view)[0] for view, path in series.items()]
-    study = analyze_cines(cines, reference["study"], models, stage2_passes=passes, search=search)
+    study = analyze_cines(cines, reference["study"], models, stage2_passes=passes, search=search, adapt=adapt_config(adapt))
     return reference, study, time.perf_counter() - start
+
+
+def adapt_config(adapt: bool):
+    from mvtrack.pipeline.adapt import AdaptConfig
+
+    return AdaptConfig() if adapt else None
 
 
 def view_verdict(result: dict, view: str) -> str:
@@ -61,13 +68,13 @@ def fmt(value, spec=".1f"):
     return "n/a" if value is None else format(value, spec)
 
 
-def reference_rows(models) -> tuple[list[str], dict]:
+def reference_rows(models, configs: dict) -> tuple[list[str], dict]:
     from mvtrack.evaluate.reference import reference_metrics, reference_studies, score_view
 
     rows, kept = [], {}
     for folder in reference_studies(REPO / "data"):
-        for config, (passes, search) in CONFIGS.items():
-            reference, study, seconds = run_reference_study(folder, models, passes, search)
+        for config, (passes, search, adapt) in configs.items():
+            reference, study, seconds = run_reference_study(folder, models, passes, search, adapt)
             if config == "default":
                 kept[folder.name] = (reference, study)
             for view in sorted(study.result["views"]):
@@ -114,17 +121,17 @@ def study_rows(name: str, config: str, reference: dict, result: dict) -> list[st
     return rows
 
 
-def sample_rows(models) -> tuple[list[str], object]:
+def sample_rows(models, configs: dict) -> tuple[list[str], object]:
     from real_sample import BY_EYE_FRAME, BY_EYE_PX
 
     from mvtrack.geometry.standardise import points_to_mm
     from mvtrack.pipeline.study import analyze_study
 
     rows, study = [], None
-    for config, (passes, search) in CONFIGS.items():
+    for config, (passes, search, adapt) in configs.items():
         start = time.perf_counter()
         result = analyze_study(Path(str(files("mvtrack") / "data" / "mvnet-sample")), models=models,
-                               stage2_passes=passes, search=search)
+                               stage2_passes=passes, search=search, adapt=adapt_config(adapt))
         seconds = time.perf_counter() - start
         study = result if config == "default" else study
         for view in sorted(result.result["views"]):
@@ -183,15 +190,21 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--figure", type=Path, default=None)
     parser.add_argument("--no-sample", action="store_true", help="Leave out the MVnet sample rows.")
+    parser.add_argument("--adapt", action="store_true", help="Add the configuration 'default + adapt' (stage 2 adapted "
+                                                             "to each study's own frames; needs PyTorch).")
+    parser.add_argument("--only-adapt", action="store_true", help="Run only 'default' and 'default + adapt'.")
     args = parser.parse_args()
 
     from mvtrack.models.store import ModelSet
 
     models = ModelSet(args.model)
     print(f"model {models.model_id}")
-    rows, kept = reference_rows(models)
+    configs = {**CONFIGS, **(ADAPTED if args.adapt or args.only_adapt else {})}
+    if args.only_adapt:
+        configs = {name: configs[name] for name in ("default", *ADAPTED)}
+    rows, kept = reference_rows(models, configs)
     if not args.no_sample:
-        sample, _ = sample_rows(models)
+        sample, _ = sample_rows(models, configs)
         rows += sample
     print(HEADER)
     print("|" + "---|" * HEADER.count(" | ") + "---|")

@@ -26,6 +26,7 @@ class AnalysisOptions:
         view: force the view of every cine ("2CH"/"4CH") or None.
         model_dir: model folder, None for the shipped model.
         stage2_passes, search, skip_unreadable: see :func:`mvtrack.pipeline.study.analyze_study`.
+        adapt: adapt stage 2 to each study's own frames (:mod:`mvtrack.pipeline.adapt`; needs PyTorch).
         movies: overlay movie formats to write ("mp4", "gif"); empty for none.
         plane_csv, sr: also write mv_plane.csv / a DICOM SR per study.
         force: redo studies that already have a result.
@@ -36,12 +37,21 @@ class AnalysisOptions:
     model_dir: str | None = None
     stage2_passes: int = 3
     search: bool = True
+    adapt: bool = False
     skip_unreadable: bool = False
     movies: tuple[str, ...] = ("mp4",)
     plane_csv: bool = False
     sr: bool = False
     force: bool = False
     threads: int | None = None
+
+
+def _adapt_config(options: AnalysisOptions):
+    if not options.adapt:
+        return None
+    from mvtrack.pipeline.adapt import AdaptConfig
+
+    return AdaptConfig()
 
 
 @dataclass
@@ -77,7 +87,8 @@ def analyse_into(study: Study, out: Path | str, options: AnalysisOptions) -> Stu
 
     def analyse(s: Study):
         return analyze_study(s.paths, view=options.view, stage2_passes=options.stage2_passes, study_id=s.study_id,
-                             models=_models(options), search=options.search, skip_unreadable=options.skip_unreadable)
+                             models=_models(options), search=options.search, skip_unreadable=options.skip_unreadable,
+                             adapt=_adapt_config(options))
 
     status = run_study(study, out, analyse, force=options.force, movies=options.movies, plane_csv=options.plane_csv,
                        sr=options.sr)

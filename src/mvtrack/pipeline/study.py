@@ -34,11 +34,26 @@ class StudyResult:
 
 
 def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: int = DEFAULT_STAGE2_PASSES, smooth: bool = True,
-                  timings: dict | None = None, search: bool = True) -> StudyResult:
-    """Track and measure a study already read into cines (``search``: see :func:`track_cine`)."""
+                  timings: dict | None = None, search: bool = True, adapt=None) -> StudyResult:
+    """Track and measure a study already read into cines (``search``: see :func:`track_cine`).
+
+    ``adapt`` (a :class:`mvtrack.pipeline.adapt.AdaptConfig`, needs PyTorch): analyse once, adapt each
+    view's stage 2 to its cine around that track, and analyse again with the adapted networks; what
+    the adaptation did is in ``result["adaptation"]``."""
     from mvtrack.models.store import ModelSet
 
     models = models or ModelSet()
+    if adapt is not None:
+        from mvtrack.pipeline.adapt import adapted_models
+
+        first = analyze_cines(cines, study_id, models, stage2_passes, smooth, timings, search)
+        start = time.perf_counter()
+        adapted, notes = adapted_models(models, first.cines, {v: t.points_px for v, t in first.tracks.items()}, adapt)
+        if timings is not None:
+            timings["adapt"] = time.perf_counter() - start
+        study = analyze_cines(cines, study_id, adapted, stage2_passes, smooth, timings, search)
+        study.result["adaptation"] = notes
+        return study
     trackable = tuple(view for view in VIEWS if models.has(view, 1) and models.has(view, 2))
     chosen, selection, selection_flags = select_series(cines, trackable)
     left_out = list(dict.fromkeys(note for cine in cines for note in cine.notes if note.startswith(LEFT_OUT_SERIES)))
@@ -154,9 +169,9 @@ def _pass_names(n: int) -> list[str]:
 
 def analyze_study(path, view: str | None = None, model_dir=None, stage2_passes: int = DEFAULT_STAGE2_PASSES, smooth: bool = True,
                   study_id: str | None = None, models=None, timings: dict | None = None, search: bool = True,
-                  skip_unreadable: bool = False) -> StudyResult:
+                  skip_unreadable: bool = False, adapt=None) -> StudyResult:
     """Read a study (folder or files) and analyse it. ``view`` forces the view of every cine read;
-    ``skip_unreadable``: see :func:`mvtrack.io.read_cines`."""
+    ``skip_unreadable``: see :func:`mvtrack.io.read_cines`; ``adapt``: see :func:`analyze_cines`."""
     from mvtrack.models.store import ModelSet
 
     paths = path if isinstance(path, (list, tuple)) else [path]
@@ -166,4 +181,4 @@ def analyze_study(path, view: str | None = None, model_dir=None, stage2_passes: 
         timings["read"] = time.perf_counter() - start
     study_id = study_id or Path(paths[0]).name.split(".")[0]
     models = models or ModelSet(model_dir)
-    return analyze_cines(cines, study_id, models, stage2_passes, smooth, timings, search)
+    return analyze_cines(cines, study_id, models, stage2_passes, smooth, timings, search, adapt)

@@ -1,0 +1,86 @@
+"""Test-time adaptation of stage 2 to the study's own frames (``mvtrack analyze --adapt``; issue 13).
+
+The networks learnt from synthetic cines; on a real cine stage 2 may not read the image the same
+way wherever its crop is put. For every tracked view, a copy of its stage-2 network is fine-tuned
+on that cine alone so that two differently placed crops of a frame give the same points in the
+stored frame (``mvtrack.train.consistency``; the crops are placed around the first analysis's
+track), while a few synthetic subjects keep its supervised task; then the study is analysed again
+with the adapted networks. No label and no other study is used. It needs PyTorch (``mvtrack[train]``)
+and costs about a minute per view on two CPU threads.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from mvtrack.errors import ModelError
+from mvtrack.io import Cine
+from mvtrack.train.consistency import ConsistencyConfig, TorchStage2, WithStage2, adapt_stage2
+
+#: Synthetic subjects that anchor the supervised task (seed 9500: neither a training nor a test seed).
+ANCHOR_SEED = 9500
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
+    anchor_subjects: int = 6
+    seed: int = 0
+
+
+def anchor_samples(view: str, subjects: int, seed: int = ANCHOR_SEED) -> dict[str, np.ndarray]:
+    """Labelled stage-2 samples (``images`` (N, 118, 162) float32, ``points`` (N, 2, 2) crop pixels) of
+    ``subjects`` synthetic subjects' ``view``, standardised from perturbed truth as in training."""
+    from mvtrack.synth.generator import generate_subject
+    from mvtrack.train.data import PerturbationConfig, cine_samples
+
+    images, points = [], []
+    for index in range(subjects):
+        synthetic = generate_subject(seed, index, views=(view,)).views[view]
+        samples = cine_samples(synthetic.cine, synthetic.points_px, np.random.default_rng([seed, index, 99]),
+                               PerturbationConfig(copies=1))
+        images.append(samples["s2_images"].astype(np.float32))
+        points.append(samples["s2_points"])
+    return {"images": np.concatenate(images), "points": np.concatenate(points)}
+
+
+def torch_stage2(models, view: str):
+    """(NetworkConfig, torch model) of the stage-2 network a model set uses for ``view``, from the fp16
+    weights beside its ONNX file (checksummed)."""
+    from mvtrack.models.export import load_checkpoint, network_from_checkpoint
+
+    name = f"{view.lower()}_stage2"
+    while name not in models.manifest["networks"] and getattr(models, "_fallback", None) is not None:
+        models = models._fallback
+    entry = models.manifest["networks"].get(name)
+    if entry is None or not entry.get("weights"):
+        raise ModelError(f"{models.model_dir}: no PyTorch weights for {name}; --adapt needs them")
+    return network_from_checkpoint(load_checkpoint(models.model_dir / entry["weights"], entry.get("weights_sha256")))
+
+
+def adapted_models(models, cines: dict[str, Cine], tracks_px: dict[str, np.ndarray],
+                   config: AdaptConfig = AdaptConfig()) -> tuple[WithStage2, dict[str, dict]]:
+    """The model set with every view's stage 2 adapted to its cine, around ``tracks_px[view]`` (T, 2, 2)
+    stored pixels; and per view what the adaptation did (for results.json)."""
+    import torch
+
+    replaced, notes = {}, {}
+    for view, cine in cines.items():
+        start = time.perf_counter()
+        network_config, model = torch_stage2(models, view)
+        torch.manual_seed(config.seed)
+        anchor = anchor_samples(view, config.anchor_subjects) if config.anchor_subjects else None
+        losses = adapt_stage2(model, [(cine, tracks_px[view])], config.consistency, seed=config.seed, anchor=anchor)
+        replaced[view] = TorchStage2(model, network_config.input_shape)
+        window = min(25, len(losses))
+        notes[view] = {
+            "method": "stage 2 fine-tuned on this cine for shift consistency, with a synthetic anchor",
+            "disagreement_before_mm": round(float(np.mean(losses[:window])), 3),
+            "disagreement_after_mm": round(float(np.mean(losses[-window:])), 3),
+            "seconds": round(time.perf_counter() - start, 1),
+            "config": {**asdict(config.consistency), "anchor_subjects": config.anchor_subjects, "seed": config.seed},
+        }
+    return WithStage2(models, replaced), notes

@@ -1,0 +1,136 @@
+"""Shift-consistency adaptation of a stage-2 network on unlabelled cines (issue 13, lever 5).
+
+Stage 2 is meant to read the image: wherever its crop is put (within its pull-in range), the points
+it finds, mapped back to the stored frame, should be the same. On synthetic cines they are (slope
+about 0, ``benchmarks/crop_anchoring.py``); on the real 3T 4CH in systole they partly move with the
+crop (slope up to 1). This module fine-tunes a stage-2 network so that two crops of one frame,
+standardised from two independently perturbed versions of a track, give the same points in the
+stored frame: no labels, only the cine and a rough track of it (the pipeline's own output).
+
+Loss per frame: the mean over both points of the distance (mm) between the two crops' predictions
+mapped back to the stored frame. BatchNorm layers stay in inference mode (their statistics are the
+synthetic ones; one cine is too few frames to re-estimate them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mvtrack.geometry import standardisation_from_points
+from mvtrack.geometry.standardise import STANDARD_SPACING_MM
+from mvtrack.io import Cine
+from mvtrack.models.preprocess import normalise_images, targets_to_points
+from mvtrack.train.data import PerturbationConfig, perturb_points
+
+
+@dataclass(frozen=True)
+class ConsistencyConfig:
+    steps: int = 150
+    frames_per_step: int = 8  # frames of one cine per step; two crops each
+    learning_rate: float = 3e-5
+    #: where the two crops of a step are put (mm, 1 SD, around the track): by default the perturbation
+    #: stage 2 was trained with, i.e. the range of starts it is meant to pull in from
+    perturbation: PerturbationConfig = PerturbationConfig(copies=1)
+
+
+class TorchStage2:
+    """A torch stage-2 network with :class:`mvtrack.models.store.OnnxNetwork`'s ``predict``."""
+
+    def __init__(self, model, input_shape: tuple[int, int]):
+        self.model, self.input_shape = model, input_shape
+
+    def predict(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        import torch
+
+        normalised = normalise_images(images)[:, None]
+        self.model.eval()
+        with torch.no_grad():
+            out = [self.model(torch.from_numpy(normalised[i:i + batch_size])).numpy()
+                   for i in range(0, len(normalised), batch_size)]
+        return targets_to_points(np.concatenate(out), self.input_shape)
+
+
+class WithStage2:
+    """A model set whose stage-2 network for some views is replaced (e.g. by an adapted one)."""
+
+    def __init__(self, models, stage2: dict):
+        self.models, self.stage2 = models, stage2
+
+    def has(self, view: str, stage: int) -> bool:
+        return self.models.has(view, stage)
+
+    def network(self, view: str, stage: int):
+        if stage == 2 and view in self.stage2:
+            return self.stage2[view]
+        return self.models.network(view, stage)
+
+    @property
+    def model_id(self) -> str:
+        return self.models.model_id + "+consistency"
+
+    def ids(self) -> dict:
+        ids = self.models.ids()
+        for view in self.stage2:
+            name = f"{view.lower()}_stage2"
+            ids[name] = f"{ids.get(name, name)}, adapted to this study"
+        return ids
+
+
+def _crops_and_inverse(cine: Cine, track_px: np.ndarray, frames: np.ndarray, config: ConsistencyConfig,
+                       rng: np.random.Generator):
+    """Crops (F, 118, 162) of the given frames from one perturbed standardisation, and its inverse 3x3."""
+    noisy = perturb_points(track_px, cine.pixel_spacing_mm, config.perturbation, rng)
+    std = standardisation_from_points(noisy, cine.pixel_spacing_mm)
+    return std.warp(cine.frames[frames]), np.linalg.inv(std.matrix)
+
+
+def adapt_stage2(model, cines_and_tracks: list[tuple[Cine, np.ndarray]], config: ConsistencyConfig = ConsistencyConfig(),
+                 seed: int = 0, log=None, anchor: dict[str, np.ndarray] | None = None):
+    """Fine-tune ``model`` (torch, stage 2) in place for shift consistency on the given cines, each with a
+    rough track (T, 2, 2) in stored pixels. Returns the per-step consistency losses (mm).
+
+    ``anchor``: labelled stage-2 samples (``images`` (N, 118, 162), ``points`` (N, 2, 2) crop pixels, e.g.
+    a synthetic training cache from :func:`mvtrack.train.trainer.load_stage_samples`); each step then also
+    takes as many of them with their supervised loss (mean point distance, mm), so the network keeps
+    its task while it learns to agree with itself on the new cines."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    shape = (118, 162)
+    scale = torch.tensor([shape[1], shape[0]], dtype=torch.float32)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    losses = []
+    for step in range(config.steps):
+        cine, track = cines_and_tracks[step % len(cines_and_tracks)]
+        frames = rng.choice(cine.n_frames, min(config.frames_per_step, cine.n_frames), replace=False)
+        crops_a, inverse_a = _crops_and_inverse(cine, track, frames, config, rng)
+        crops_b, inverse_b = _crops_and_inverse(cine, track, frames, config, rng)
+        images = torch.from_numpy(normalise_images(np.concatenate([crops_a, crops_b]))[:, None])
+        model.train()
+        for module in model.modules():  # BatchNorm keeps the statistics it was trained with
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.eval()
+        points = ((model(images).view(-1, 2, 2) + 1.0) / 2.0 * scale - 0.5)  # (2F, 2, 2) crop pixels
+        mm = torch.tensor([cine.pixel_spacing_mm[1], cine.pixel_spacing_mm[0]], dtype=torch.float32)
+        mapped = []
+        for half, inverse in ((points[:len(frames)], inverse_a), (points[len(frames):], inverse_b)):
+            inv = torch.from_numpy(inverse.astype(np.float32))
+            mapped.append((half @ inv[:2, :2].T + inv[:2, 2]) * mm)
+        loss = torch.linalg.norm(mapped[0] - mapped[1], dim=-1).mean()
+        total = loss
+        if anchor is not None:
+            rows = rng.choice(len(anchor["points"]), config.frames_per_step, replace=False)
+            labelled = torch.from_numpy(normalise_images(anchor["images"][rows].astype(np.float32))[:, None])
+            predicted = (model(labelled).view(-1, 2, 2) + 1.0) / 2.0 * scale - 0.5
+            truth = torch.from_numpy(anchor["points"][rows].astype(np.float32))
+            total = loss + torch.linalg.norm(predicted - truth, dim=-1).mean() * STANDARD_SPACING_MM
+        optimiser.zero_grad()
+        total.backward()
+        optimiser.step()
+        losses.append(float(loss.detach()))
+        if log and (step + 1) % 25 == 0:
+            log(f"step {step + 1}: shift disagreement {np.mean(losses[-25:]):.2f} mm")
+    model.eval()
+    return losses

@@ -1,0 +1,82 @@
+"""Shift-consistency adaptation of stage 2 (mvtrack.train.consistency)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from mvtrack.models.network import NetworkConfig, build_network
+from mvtrack.synth.generator import generate_subject
+from mvtrack.train.consistency import ConsistencyConfig, TorchStage2, WithStage2, adapt_stage2
+
+from conftest import TINY
+
+
+def _tiny_stage2(seed: int = 0):
+    torch.manual_seed(seed)
+    config = NetworkConfig(view="4CH", stage=2, head="softargmax", **TINY)
+    return config, build_network(config).eval()
+
+
+def test_adaptation_lowers_the_disagreement_between_two_placements_of_the_crop():
+    view = generate_subject(4242, 0, views=("4CH",)).views["4CH"]
+    _, model = _tiny_stage2()
+    # a large rate so that a few steps of a tiny random network show the loss going down
+    config = ConsistencyConfig(steps=30, frames_per_step=4, learning_rate=3e-3)
+    losses = adapt_stage2(model, [(view.cine, view.points_px)], config, seed=1)
+    assert len(losses) == 30 and np.all(np.isfinite(losses))
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])
+
+
+def test_the_synthetic_anchor_is_used_and_batchnorm_statistics_are_kept():
+    view = generate_subject(4242, 1, views=("4CH",)).views["4CH"]
+    _, model = _tiny_stage2()
+    _, twin = _tiny_stage2()
+    running = [m.running_mean.clone() for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    rng = np.random.default_rng(0)
+    anchor = {"images": rng.normal(size=(6, 118, 162)).astype(np.float16),
+              "points": rng.uniform(20, 100, size=(6, 2, 2)).astype(np.float32)}
+    config = ConsistencyConfig(steps=2, frames_per_step=3, learning_rate=1e-3)
+    adapt_stage2(model, [(view.cine, view.points_px)], config, seed=1, anchor=anchor)
+    adapt_stage2(twin, [(view.cine, view.points_px)], config, seed=1)
+    after = [m.running_mean for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert all(torch.equal(a, b) for a, b in zip(running, after))
+    differs = [not torch.equal(a, b) for a, b in zip(model.state_dict().values(), twin.state_dict().values())]
+    assert any(differs)  # the anchor's gradient changed the weights
+
+
+def test_with_stage2_replaces_only_the_views_it_is_given(tiny_model_dir):
+    from mvtrack.models.store import ModelSet
+
+    models = ModelSet(tiny_model_dir)
+    config, model = _tiny_stage2()
+    replaced = TorchStage2(model, config.input_shape)
+    combined = WithStage2(models, {"4CH": replaced})
+    assert combined.network("4CH", 2) is replaced
+    assert combined.network("4CH", 1) is models.network("4CH", 1)
+    assert combined.network("2CH", 2) is models.network("2CH", 2)
+    crops = np.random.default_rng(0).normal(size=(3, 118, 162)).astype(np.float32)
+    assert replaced.predict(crops).shape == (3, 2, 2)
+
+
+def test_an_adapted_analysis_says_what_was_adapted_and_changes_stage_2_only(tiny_model_dir):
+    from mvtrack.models.store import ModelSet
+    from mvtrack.pipeline.adapt import AdaptConfig
+    from mvtrack.pipeline.study import analyze_cines
+
+    subject = generate_subject(4242, 2)
+    cines = [v.cine for v in subject.views.values()]
+    models = ModelSet(tiny_model_dir)
+    plain = analyze_cines(cines, "s", models, stage2_passes=1, search=False)
+    config = AdaptConfig(ConsistencyConfig(steps=3, frames_per_step=2, learning_rate=1e-2), anchor_subjects=1)
+    adapted = analyze_cines(cines, "s", models, stage2_passes=1, search=False, adapt=config)
+    assert set(adapted.result["adaptation"]) == {"2CH", "4CH"}
+    for view, note in adapted.result["adaptation"].items():
+        assert note["config"]["steps"] == 3 and note["seconds"] > 0
+        assert adapted.result["models"][f"{view.lower()}_stage2"].endswith("adapted to this study")
+        ours, theirs = (np.asarray(s.result["views"][view]["passes_px"][name])
+                        for s in (adapted, plain) for name in ["stage1"])
+        assert np.array_equal(ours, theirs)  # stage 1 is not adapted
+        moved = [np.asarray(s.result["views"][view]["passes_px"]["stage1+2"]) for s in (adapted, plain)]
+        assert not np.allclose(*moved)
+    assert "adaptation" not in plain.result
