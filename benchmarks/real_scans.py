@@ -50,10 +50,13 @@ def run_reference_study(folder: Path, models, passes: int, search: bool, adapt: 
     return reference, study, time.perf_counter() - start
 
 
+ADAPT_SEED = 0  # --adapt-seed: the adaptation's random stream (its spread over seeds is part of the result)
+
+
 def adapt_config(adapt: bool):
     from mvtrack.pipeline.adapt import AdaptConfig
 
-    return AdaptConfig() if adapt else None
+    return AdaptConfig(seed=ADAPT_SEED) if adapt else None
 
 
 def view_verdict(result: dict, view: str) -> str:
@@ -193,7 +196,10 @@ def main() -> None:
     parser.add_argument("--adapt", action="store_true", help="Add the configuration 'default + adapt' (stage 2 adapted "
                                                              "to each study's own frames; needs PyTorch).")
     parser.add_argument("--only-adapt", action="store_true", help="Run only 'default' and 'default + adapt'.")
+    parser.add_argument("--adapt-seed", type=int, default=0)
     args = parser.parse_args()
+    global ADAPT_SEED
+    ADAPT_SEED = args.adapt_seed
 
     from mvtrack.models.store import ModelSet
 

@@ -122,9 +122,9 @@ def analyze(
     gif: bool = typer.Option(False, help="Also write each overlay movie as a GIF."),
     threads: Optional[int] = typer.Option(None, help="ONNX Runtime threads per process (default: the CPUs shared among the workers)."),
     search: bool = typer.Option(True, help="Search for a better stage-2 start when stage 2 does not settle from stage 1."),
-    adapt: bool = typer.Option(False, help="Adapt stage 2 to each study's own frames before the final tracking "
-                                           "(test-time shift consistency; needs mvtrack[train]; about 1.5 min per view). "
-                                           "On the real 3T exam it brought the 4CH from 8.0 to 3.9 mm (median): README."),
+    adapt: bool = typer.Option(False, help="Experimental: adapt stage 2 to each study's own frames before the final "
+                                           "tracking (test-time shift consistency; needs mvtrack[train]; about 1.5 min "
+                                           "per view). What it did on the real exam, per view: README."),
     plane_csv: bool = typer.Option(False, help="Also write mv_plane.csv: the MV plane per phase (centre, normal) in "
                                                "patient coordinates, for slice-following."),
     sr: bool = typer.Option(False, help="Also write results_sr.dcm: the study's measurements as a DICOM SR (TID 1500) "
