@@ -37,6 +37,8 @@ def main() -> None:
                              "again); default: the perturbation stage 2 was trained with")
     parser.add_argument("--anchor-subjects", type=int, default=6, help="0: shift consistency alone")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tries", type=int, default=1, help="adaptation tries per study (mvtrack's default: 3); "
+                                                             "1 measures one seed's cost")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
@@ -50,7 +52,7 @@ def main() -> None:
 
     perturbation = PerturbationConfig(shift_mm=args.shift_mm, per_point_mm=0.6 * args.shift_mm, copies=1)
     config = AdaptConfig(ConsistencyConfig(steps=args.steps, learning_rate=args.lr, perturbation=perturbation),
-                         anchor_subjects=args.anchor_subjects, seed=args.seed)
+                         anchor_subjects=args.anchor_subjects, seed=args.seed, tries=args.tries)
     models = ModelSet()
     print(f"{config}\n")
     print("| subject | view | median / mean / worst (mm), plain | adapted | MAPSE truth / plain / adapted | "
@@ -74,7 +76,7 @@ def main() -> None:
             for key in ("mapse_mm", "e_prime_cm_s"):
                 values = [reference[key]] + [s.result["views"][view]["metrics"][key] for s in studies.values()]
                 cells.append(" / ".join("n/a" if v is None else f"{v:.1f}" for v in values))
-            note = studies["adapted"].result["adaptation"][view]
+            note = studies["adapted"].result["adaptation"]["views"][view]
             cells += [f"{note['disagreement_before_mm']:.2f} / {note['disagreement_after_mm']:.2f}", f"{note['seconds']:.0f}"]
             print("| " + " | ".join(cells) + " |", flush=True)
     plain, adapted = (float(np.median(medians[k])) for k in ("plain", "adapted"))

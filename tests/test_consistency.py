@@ -68,10 +68,17 @@ def test_an_adapted_analysis_says_what_was_adapted_and_changes_stage_2_only(tiny
     cines = [v.cine for v in subject.views.values()]
     models = ModelSet(tiny_model_dir)
     plain = analyze_cines(cines, "s", models, stage2_passes=1, search=False)
-    config = AdaptConfig(ConsistencyConfig(steps=3, frames_per_step=2, learning_rate=1e-2), anchor_subjects=1)
+    config = AdaptConfig(ConsistencyConfig(steps=3, frames_per_step=2, learning_rate=1e-2), anchor_subjects=1, tries=2)
     adapted = analyze_cines(cines, "s", models, stage2_passes=1, search=False, adapt=config)
-    assert set(adapted.result["adaptation"]) == {"2CH", "4CH"}
-    for view, note in adapted.result["adaptation"].items():
+    adaptation = adapted.result["adaptation"]
+    assert set(adaptation["views"]) == {"2CH", "4CH"}
+    # the synthetic study has DICOM geometry in both views: the tries are ranked by the MV-plane residual
+    assert adaptation["chosen_by"].startswith("MV-plane residual")
+    assert [t["seed"] for t in adaptation["tries"]] == [0, 1]
+    best = min(adaptation["tries"], key=lambda t: t["score"])
+    assert adaptation["chosen_seed"] == best["seed"]
+    assert best["score"] == round(adapted.result["mv_plane"]["residual_median_mm"], 3)
+    for view, note in adaptation["views"].items():
         assert note["config"]["steps"] == 3 and note["seconds"] > 0
         assert adapted.result["models"][f"{view.lower()}_stage2"].endswith("adapted to this study")
         ours, theirs = (np.asarray(s.result["views"][view]["passes_px"][name])
@@ -80,3 +87,19 @@ def test_an_adapted_analysis_says_what_was_adapted_and_changes_stage_2_only(tiny
         moved = [np.asarray(s.result["views"][view]["passes_px"]["stage1+2"]) for s in (adapted, plain)]
         assert not np.allclose(*moved)
     assert "adaptation" not in plain.result
+
+
+def test_tries_are_ranked_by_the_plane_residual_or_else_by_the_disagreement():
+    from mvtrack.pipeline.adapt import try_score
+
+    notes = {"2CH": {"disagreement_after_mm": 1.0}, "4CH": {"disagreement_after_mm": 2.0}}
+    assert try_score({"mv_plane": {"residual_median_mm": 4.4}}, notes) == ("MV-plane residual (median, mm)", 4.4)
+    criterion, value = try_score({"mv_plane": {"plane": None, "reason": "one view"}}, notes)
+    assert criterion.startswith("shift disagreement") and value == 1.5
+
+
+def test_the_cli_option_reaches_the_analysis_as_a_number_of_tries():
+    from mvtrack.pipeline.cohort import AnalysisOptions, _adapt_config
+
+    assert _adapt_config(AnalysisOptions()) is None
+    assert _adapt_config(AnalysisOptions(adapt_tries=2)).tries == 2

@@ -123,8 +123,10 @@ def analyze(
     threads: Optional[int] = typer.Option(None, help="ONNX Runtime threads per process (default: the CPUs shared among the workers)."),
     search: bool = typer.Option(True, help="Search for a better stage-2 start when stage 2 does not settle from stage 1."),
     adapt: bool = typer.Option(False, help="Experimental: adapt stage 2 to each study's own frames before the final "
-                                           "tracking (test-time shift consistency; needs mvtrack[train]; about 1.5 min "
-                                           "per view). What it did on the real exam, per view: README."),
+                                           "tracking (test-time shift consistency; needs mvtrack[train]; about 80 s per "
+                                           "view and try). What it did on the real exam, per view: README."),
+    adapt_tries: int = typer.Option(3, min=1, help="With --adapt: adaptation tries (seeds); the one whose views agree "
+                                                   "best on one MV plane is kept."),
     plane_csv: bool = typer.Option(False, help="Also write mv_plane.csv: the MV plane per phase (centre, normal) in "
                                                "patient coordinates, for slice-following."),
     sr: bool = typer.Option(False, help="Also write results_sr.dcm: the study's measurements as a DICOM SR (TID 1500) "
@@ -161,7 +163,8 @@ def analyze(
     except MvtrackError as error:
         _fail(error)
     options = AnalysisOptions(
-        view=view, model_dir=str(model) if model else None, stage2_passes=passes, search=search, adapt=adapt,
+        view=view, model_dir=str(model) if model else None, stage2_passes=passes, search=search,
+        adapt_tries=adapt_tries if adapt else 0,
         skip_unreadable=skip_unreadable, movies=(("mp4", "gif") if gif else ("mp4",)) if movies else (),
         plane_csv=plane_csv, sr=sr, force=force, threads=threads)
     with Progress(transient=True) as progress:
@@ -314,7 +317,8 @@ def demo(out: Path = typer.Option(Path("demo_out"), help="Where the demo writes 
     sample = Path(str(files("mvtrack") / "data" / "mvnet-sample"))
     typer.echo(f"Built-in study: {sample} (real Siemens 1.5 T cines, 2CH and 4CH; no annotations)")
     analyze(paths=[sample], out=out, view=None, model=None, passes=3, batch=False, force=True, movies=True, gif=False,
-            threads=None, search=True, plane_csv=False, sr=False, skip_unreadable=False, workers=1, dask=None)
+            threads=None, search=True, adapt=False, adapt_tries=3, plane_csv=False, sr=False, skip_unreadable=False,
+            workers=1, dask=None)
 
 
 def main() -> None:  # pragma: no cover - entry point used by `python -m mvtrack`

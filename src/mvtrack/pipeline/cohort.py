@@ -26,7 +26,8 @@ class AnalysisOptions:
         view: force the view of every cine ("2CH"/"4CH") or None.
         model_dir: model folder, None for the shipped model.
         stage2_passes, search, skip_unreadable: see :func:`mvtrack.pipeline.study.analyze_study`.
-        adapt: adapt stage 2 to each study's own frames (:mod:`mvtrack.pipeline.adapt`; needs PyTorch).
+        adapt_tries: adapt stage 2 to each study's own frames with this many tries, 0 for none
+            (:mod:`mvtrack.pipeline.adapt`; needs PyTorch).
         movies: overlay movie formats to write ("mp4", "gif"); empty for none.
         plane_csv, sr: also write mv_plane.csv / a DICOM SR per study.
         force: redo studies that already have a result.
@@ -37,7 +38,7 @@ class AnalysisOptions:
     model_dir: str | None = None
     stage2_passes: int = 3
     search: bool = True
-    adapt: bool = False
+    adapt_tries: int = 0
     skip_unreadable: bool = False
     movies: tuple[str, ...] = ("mp4",)
     plane_csv: bool = False
@@ -47,11 +48,11 @@ class AnalysisOptions:
 
 
 def _adapt_config(options: AnalysisOptions):
-    if not options.adapt:
+    if not options.adapt_tries:
         return None
     from mvtrack.pipeline.adapt import AdaptConfig
 
-    return AdaptConfig()
+    return AdaptConfig(tries=options.adapt_tries)
 
 
 @dataclass

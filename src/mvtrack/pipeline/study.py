@@ -38,22 +38,17 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
     """Track and measure a study already read into cines (``search``: see :func:`track_cine`).
 
     ``adapt`` (a :class:`mvtrack.pipeline.adapt.AdaptConfig`, needs PyTorch): analyse once, adapt each
-    view's stage 2 to its cine around that track, and analyse again with the adapted networks; what
-    the adaptation did is in ``result["adaptation"]``."""
+    view's stage 2 to its cine around that track, and analyse again with the adapted networks (several
+    tries, the best kept: :func:`mvtrack.pipeline.adapt.adapted_study`); what the adaptation did is in
+    ``result["adaptation"]``."""
     from mvtrack.models.store import ModelSet
 
     models = models or ModelSet()
     if adapt is not None:
-        from mvtrack.pipeline.adapt import adapted_models
+        from mvtrack.pipeline.adapt import adapted_study
 
-        first = analyze_cines(cines, study_id, models, stage2_passes, smooth, timings, search)
-        start = time.perf_counter()
-        adapted, notes = adapted_models(models, first.cines, {v: t.points_px for v, t in first.tracks.items()}, adapt)
-        if timings is not None:
-            timings["adapt"] = time.perf_counter() - start
-        study = analyze_cines(cines, study_id, adapted, stage2_passes, smooth, timings, search)
-        study.result["adaptation"] = notes
-        return study
+        return adapted_study(lambda chosen_models: analyze_cines(cines, study_id, chosen_models, stage2_passes, smooth,
+                                                                 timings, search), models, adapt)
     trackable = tuple(view for view in VIEWS if models.has(view, 1) and models.has(view, 2))
     chosen, selection, selection_flags = select_series(cines, trackable)
     left_out = list(dict.fromkeys(note for cine in cines for note in cine.notes if note.startswith(LEFT_OUT_SERIES)))
