@@ -20,13 +20,6 @@ import warnings
 import numpy as np
 
 
-def truth_reference(synthetic) -> dict:
-    """A synthetic view's truth in the form of a reference view (``score_view``, ``reference_metrics``)."""
-    cine = synthetic.cine
-    return {"points_px": synthetic.points_px.tolist(), "times_s": cine.times_s.tolist(), "rr_s": cine.rr_s,
-            "pixel_spacing_mm": list(cine.pixel_spacing_mm), "point_order": "ordered"}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subjects", type=int, default=6)
@@ -42,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
-    from mvtrack.evaluate.reference import reference_metrics, score_view
+    from mvtrack.evaluate.reference import reference_metrics, score_view, truth_as_reference
     from mvtrack.models.store import ModelSet
     from mvtrack.pipeline.adapt import AdaptConfig
     from mvtrack.pipeline.study import analyze_cines
@@ -65,7 +58,7 @@ def main() -> None:
         studies = {"plain": analyze_cines(cines, subject.subject_id, models),
                    "adapted": analyze_cines(cines, subject.subject_id, models, adapt=config)}
         for view, synthetic in subject.views.items():
-            truth = truth_reference(synthetic)
+            truth = truth_as_reference(synthetic.cine, synthetic.points_px)
             cells = [subject.subject_id, view]
             for name, study in studies.items():
                 out = study.result["views"][view]

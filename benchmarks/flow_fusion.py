@@ -76,7 +76,13 @@ def sample_flow_along(flows: np.ndarray, track_px: np.ndarray) -> np.ndarray:
 def main() -> None:
     import argparse
 
-    from mvtrack.evaluate.reference import load_reference, reference_cines, reference_studies, score_view
+    from mvtrack.evaluate.reference import (
+        load_reference,
+        reference_cines,
+        reference_studies,
+        score_view,
+        truth_as_reference,
+    )
     from mvtrack.models.store import ModelSet
     from mvtrack.pipeline.track import refine_over_time, track_cine
     from mvtrack.synth.generator import generate_subject
@@ -93,8 +99,7 @@ def main() -> None:
             cases.append((f"real {folder.name} {view}", cine, reference["views"][view]))
     for index in range(args.subjects):
         for view, v in generate_subject(9001, index).views.items():
-            cases.append((f"synthetic {index} {view}", v.cine, {"points_px": v.points_px, "times_s": v.cine.times_s,
-                                                                 "pixel_spacing_mm": v.cine.pixel_spacing_mm, "rr_s": v.cine.rr_s}))
+            cases.append((f"synthetic {index} {view}", v.cine, truth_as_reference(v.cine, v.points_px)))
     models = ModelSet()
     print(f"median point error (mm): shipped pipeline, then fused with flow at weights {args.weights}")
     synthetic = []

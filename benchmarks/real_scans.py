@@ -27,15 +27,15 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-CONFIGS = {  # name: (stage-2 passes, start search, adapt stage 2 to the study)
-    "default": (3, True, False),
-    "no search": (3, False, False),
-    "paper 1+2+2": (2, False, False),
+CONFIGS = {  # name: (stage-2 passes, start search, AdaptConfig to adapt stage 2 to the study or None)
+    "default": (3, True, None),
+    "no search": (3, False, None),
+    "paper 1+2+2": (2, False, None),
 }
-ADAPTED = {"default + adapt": (3, True, True)}  # with --adapt (needs PyTorch; about 80 s per view and try, 3 tries)
+ADAPTED = "default + adapt"  # with --adapt (needs PyTorch; about 80 s per view and try, 3 tries)
 
 
-def run_reference_study(folder: Path, models, passes: int, search: bool, adapt: bool = False):
+def run_reference_study(folder: Path, models, passes: int, search: bool, adapt=None):
     from mvtrack.evaluate.reference import load_reference, reference_series_paths
     from mvtrack.io import VIEWS, read_cines
     from mvtrack.pipeline.study import analyze_cines
@@ -46,17 +46,8 @@ def run_reference_study(folder: Path, models, passes: int, search: bool, adapt: 
     series = reference_series_paths(folder, reference, tuple(v for v in VIEWS if models.has(v, 1) and models.has(v, 2)))
     start = time.perf_counter()
     cines = [read_cines([path], view=view)[0] for view, path in series.items()]
-    study = analyze_cines(cines, reference["study"], models, stage2_passes=passes, search=search, adapt=adapt_config(adapt))
+    study = analyze_cines(cines, reference["study"], models, stage2_passes=passes, search=search, adapt=adapt)
     return reference, study, time.perf_counter() - start
-
-
-ADAPT_SEED, ADAPT_TRIES = 0, 3  # --adapt-seed, --adapt-tries: the first try's random stream, how many tries
-
-
-def adapt_config(adapt: bool):
-    from mvtrack.pipeline.adapt import AdaptConfig
-
-    return AdaptConfig(seed=ADAPT_SEED, tries=ADAPT_TRIES) if adapt else None
 
 
 def view_verdict(result: dict, view: str) -> str:
@@ -134,7 +125,7 @@ def sample_rows(models, configs: dict) -> tuple[list[str], object]:
     for config, (passes, search, adapt) in configs.items():
         start = time.perf_counter()
         result = analyze_study(Path(str(files("mvtrack") / "data" / "mvnet-sample")), models=models,
-                               stage2_passes=passes, search=search, adapt=adapt_config(adapt))
+                               stage2_passes=passes, search=search, adapt=adapt)
         seconds = time.perf_counter() - start
         study = result if config == "default" else study
         for view in sorted(result.result["views"]):
@@ -199,16 +190,18 @@ def main() -> None:
     parser.add_argument("--adapt-seed", type=int, default=0)
     parser.add_argument("--adapt-tries", type=int, default=3, help="1: one seed's result, without the choice")
     args = parser.parse_args()
-    global ADAPT_SEED, ADAPT_TRIES
-    ADAPT_SEED, ADAPT_TRIES = args.adapt_seed, args.adapt_tries
 
     from mvtrack.models.store import ModelSet
 
     models = ModelSet(args.model)
     print(f"model {models.model_id}")
-    configs = {**CONFIGS, **(ADAPTED if args.adapt or args.only_adapt else {})}
+    configs = dict(CONFIGS)
+    if args.adapt or args.only_adapt:
+        from mvtrack.pipeline.adapt import AdaptConfig
+
+        configs[ADAPTED] = (3, True, AdaptConfig(seed=args.adapt_seed, tries=args.adapt_tries))
     if args.only_adapt:
-        configs = {name: configs[name] for name in ("default", *ADAPTED)}
+        configs = {name: configs[name] for name in ("default", ADAPTED)}
     rows, kept = reference_rows(models, configs)
     if not args.no_sample:
         sample, _ = sample_rows(models, configs)

@@ -54,7 +54,7 @@ def real_cases() -> list[tuple]:
 
 
 def run(cases, distances, models, label: str) -> None:
-    from mvtrack.evaluate.reference import score_view
+    from mvtrack.evaluate.reference import score_view, truth_as_reference
     from mvtrack.pipeline.track import track_cine
 
     rng = np.random.default_rng(0)
@@ -67,7 +67,7 @@ def run(cases, distances, models, label: str) -> None:
             offset_mm = distance * np.array([np.cos(angle), np.sin(angle)])
             spacing = cine.pixel_spacing_mm
             first_guess = truth + offset_mm / np.array([spacing[1], spacing[0]])
-            ref = ref_view or {"points_px": truth, "times_s": cine.times_s, "pixel_spacing_mm": spacing, "rr_s": cine.rr_s}
+            ref = ref_view or truth_as_reference(cine, truth)
             for mode, options in MODES.items():
                 start = time.perf_counter()
                 track = track_cine(cine, models, search=options["search"], first_guess_px=first_guess,

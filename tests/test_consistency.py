@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from mvtrack.models.network import NetworkConfig, build_network
@@ -103,3 +104,24 @@ def test_the_cli_option_reaches_the_analysis_as_a_number_of_tries():
 
     assert _adapt_config(AnalysisOptions()) is None
     assert _adapt_config(AnalysisOptions(adapt_tries=2)).tries == 2
+
+
+def test_weights_of_a_network_come_from_the_folder_that_holds_it(tiny_model_dir, tmp_path):
+    import json
+    import shutil
+
+    from mvtrack.errors import ModelError
+    from mvtrack.models.store import ModelSet, shipped_model_dir
+
+    assert ModelSet(tiny_model_dir).weights_file("4CH", 2).parent == tiny_model_dir
+    # a folder with only some networks falls back to the shipped model's for the others
+    partial = tmp_path / "partial"
+    shutil.copytree(tiny_model_dir, partial)
+    manifest = json.loads((partial / "manifest.json").read_text())
+    del manifest["networks"]["4ch_stage2"]
+    (partial / "manifest.json").write_text(json.dumps(manifest))
+    assert ModelSet(partial).weights_file("4CH", 2) == shipped_model_dir() / "4ch_stage2.pt"
+    del manifest["networks"]["2ch_stage2"]["weights"]
+    (partial / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="no PyTorch weights for 2ch_stage2"):
+        ModelSet(partial).weights_file("2CH", 2)

@@ -51,6 +51,13 @@ def reference_cines(study_dir: Path | str, reference: dict, views=("2CH", "4CH")
     return {view: read_cines([path])[0] for view, path in reference_series_paths(study_dir, reference, views).items()}
 
 
+def truth_as_reference(cine, points_px: np.ndarray) -> dict:
+    """Known points (T, 2, 2) of a cine (e.g. a synthetic view's truth) in the form of one reference view,
+    for :func:`score_view` and :func:`reference_metrics`; the points are in anatomical order."""
+    return {"points_px": np.asarray(points_px), "times_s": np.asarray(cine.times_s), "rr_s": cine.rr_s,
+            "pixel_spacing_mm": tuple(cine.pixel_spacing_mm), "point_order": "ordered"}
+
+
 def reference_metrics(*ref_views: dict) -> dict:
     """MAPSE, s', e', a' of the reference points of one view, or of several views' curves averaged as
     a study's are, measured like an evaluation measures references."""

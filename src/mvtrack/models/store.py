@@ -124,6 +124,17 @@ class ModelSet:
             self._networks[name] = OnnxNetwork(name, session, shape)
         return self._networks[name]
 
+    def weights_file(self, view: str, stage: int) -> Path:
+        """The fp16 PyTorch weights (checksum checked) of the network this set uses for (view, stage): its
+        own, or the shipped model's where it falls back to them, as :meth:`network` does."""
+        name = f"{view.lower()}_stage{stage}"
+        entry = self.manifest["networks"].get(name)
+        if entry is None and self._fallback is not None:
+            return self._fallback.weights_file(view, stage)
+        if entry is None or not entry.get("weights"):
+            raise ModelError(f"{self.model_dir}: no PyTorch weights for {name} (needed to fine-tune it, e.g. --adapt)")
+        return verified_file(self.model_dir, entry, "weights")
+
     def ids(self) -> dict:
         """Per-network identifiers for results.json: model id, network name and weight checksum prefix."""
         ids = self._fallback.ids() if self._fallback is not None else {}

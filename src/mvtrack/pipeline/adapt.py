@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from mvtrack.errors import ModelError
 from mvtrack.io import Cine
 from mvtrack.train.consistency import ConsistencyConfig, TorchStage2, WithStage2, adapt_stage2
 
@@ -59,32 +58,36 @@ def torch_stage2(models, view: str):
     weights beside its ONNX file (checksummed)."""
     from mvtrack.models.export import load_checkpoint, network_from_checkpoint
 
-    name = f"{view.lower()}_stage2"
-    while name not in models.manifest["networks"] and getattr(models, "_fallback", None) is not None:
-        models = models._fallback
-    entry = models.manifest["networks"].get(name)
-    if entry is None or not entry.get("weights"):
-        raise ModelError(f"{models.model_dir}: no PyTorch weights for {name}; --adapt needs them")
-    return network_from_checkpoint(load_checkpoint(models.model_dir / entry["weights"], entry.get("weights_sha256")))
+    return network_from_checkpoint(load_checkpoint(models.weights_file(view, 2)))
+
+
+def study_anchors(views, config: AdaptConfig) -> dict[str, dict[str, np.ndarray]]:
+    """{view: :func:`anchor_samples`} for the views of a study; empty without an anchor. The same for
+    every try of a study (they do not depend on its seed), so made once."""
+    return {view: anchor_samples(view, config.anchor_subjects) for view in views} if config.anchor_subjects else {}
 
 
 def adapted_models(models, cines: dict[str, Cine], tracks_px: dict[str, np.ndarray],
-                   config: AdaptConfig = AdaptConfig()) -> tuple[WithStage2, dict[str, dict]]:
+                   config: AdaptConfig = AdaptConfig(),
+                   anchors: dict[str, dict[str, np.ndarray]] | None = None) -> tuple[WithStage2, dict[str, dict]]:
     """The model set with every view's stage 2 adapted to its cine, around ``tracks_px[view]`` (T, 2, 2)
-    stored pixels; and per view what the adaptation did (for results.json)."""
+    stored pixels; and per view what the adaptation did (for results.json; ``seconds``: the fine-tuning).
+    ``anchors``: :func:`study_anchors` when already made."""
     import torch
 
+    anchors = study_anchors(cines, config) if anchors is None else anchors
     replaced, notes = {}, {}
     for view, cine in cines.items():
         start = time.perf_counter()
         network_config, model = torch_stage2(models, view)
         torch.manual_seed(config.seed)
-        anchor = anchor_samples(view, config.anchor_subjects) if config.anchor_subjects else None
-        losses = adapt_stage2(model, [(cine, tracks_px[view])], config.consistency, seed=config.seed, anchor=anchor)
+        losses = adapt_stage2(model, [(cine, tracks_px[view])], config.consistency, seed=config.seed,
+                              anchor=anchors.get(view))
         replaced[view] = TorchStage2(model, network_config.input_shape)
         window = min(25, len(losses))
         notes[view] = {
-            "method": "stage 2 fine-tuned on this cine for shift consistency, with a synthetic anchor",
+            "method": "stage 2 fine-tuned on this cine for shift consistency"
+                      + (", with a synthetic anchor" if view in anchors else ""),
             "disagreement_before_mm": round(float(np.mean(losses[:window])), 3),
             "disagreement_after_mm": round(float(np.mean(losses[-window:])), 3),
             "seconds": round(time.perf_counter() - start, 1),
@@ -110,10 +113,11 @@ def adapted_study(analyse, models, config: AdaptConfig = AdaptConfig()):
     :func:`try_score` ranks best, with ``result["adaptation"]`` saying what was done and chosen."""
     first = analyse(models)
     tracks = {view: track.points_px for view, track in first.tracks.items()}
+    anchors = study_anchors(first.cines, config)
     tries = []
     for k in range(max(config.tries, 1)):
         seeded = replace(config, seed=config.seed + k)
-        adapted, notes = adapted_models(models, first.cines, tracks, seeded)
+        adapted, notes = adapted_models(models, first.cines, tracks, seeded, anchors)
         study = analyse(adapted)
         tries.append((try_score(study.result, notes), seeded.seed, study, notes))
     (criterion, _), seed, study, notes = min(tries, key=lambda item: item[0][1])

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mvtrack.geometry import standardisation_from_points
-from mvtrack.geometry.standardise import STANDARD_SPACING_MM
+from mvtrack.geometry.standardise import CROP_SHAPE, STANDARD_SPACING_MM
 from mvtrack.io import Cine
 from mvtrack.models.preprocess import normalise_images, targets_to_points
 from mvtrack.train.data import PerturbationConfig, perturb_points
@@ -98,21 +98,26 @@ def adapt_stage2(model, cines_and_tracks: list[tuple[Cine, np.ndarray]], config:
     import torch
 
     rng = np.random.default_rng(seed)
-    shape = (118, 162)
-    scale = torch.tensor([shape[1], shape[0]], dtype=torch.float32)
+    scale = torch.tensor([CROP_SHAPE[1], CROP_SHAPE[0]], dtype=torch.float32)
+
+    def crop_points(images: np.ndarray):
+        """(N, 118, 162) crops -> (N, 2, 2) predicted points in crop pixels (torch, differentiable;
+        :func:`mvtrack.models.preprocess.targets_to_points` in torch)."""
+        inputs = torch.from_numpy(normalise_images(images)[:, None])
+        return (model(inputs).view(-1, 2, 2) + 1.0) / 2.0 * scale - 0.5
+
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    model.train()
+    for module in model.modules():  # BatchNorm keeps the statistics it was trained with
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.eval()
     losses = []
     for step in range(config.steps):
         cine, track = cines_and_tracks[step % len(cines_and_tracks)]
         frames = rng.choice(cine.n_frames, min(config.frames_per_step, cine.n_frames), replace=False)
         crops_a, inverse_a = _crops_and_inverse(cine, track, frames, config, rng)
         crops_b, inverse_b = _crops_and_inverse(cine, track, frames, config, rng)
-        images = torch.from_numpy(normalise_images(np.concatenate([crops_a, crops_b]))[:, None])
-        model.train()
-        for module in model.modules():  # BatchNorm keeps the statistics it was trained with
-            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-                module.eval()
-        points = ((model(images).view(-1, 2, 2) + 1.0) / 2.0 * scale - 0.5)  # (2F, 2, 2) crop pixels
+        points = crop_points(np.concatenate([crops_a, crops_b]))  # (2F, 2, 2)
         mm = torch.tensor([cine.pixel_spacing_mm[1], cine.pixel_spacing_mm[0]], dtype=torch.float32)
         mapped = []
         for half, inverse in ((points[:len(frames)], inverse_a), (points[len(frames):], inverse_b)):
@@ -122,8 +127,7 @@ def adapt_stage2(model, cines_and_tracks: list[tuple[Cine, np.ndarray]], config:
         total = loss
         if anchor is not None:
             rows = rng.choice(len(anchor["points"]), config.frames_per_step, replace=False)
-            labelled = torch.from_numpy(normalise_images(anchor["images"][rows].astype(np.float32))[:, None])
-            predicted = (model(labelled).view(-1, 2, 2) + 1.0) / 2.0 * scale - 0.5
+            predicted = crop_points(anchor["images"][rows].astype(np.float32))
             truth = torch.from_numpy(anchor["points"][rows].astype(np.float32))
             total = loss + torch.linalg.norm(predicted - truth, dim=-1).mean() * STANDARD_SPACING_MM
         optimiser.zero_grad()
