@@ -189,6 +189,8 @@ def main() -> None:
     parser.add_argument("--only-adapt", action="store_true", help="Run only 'default' and 'default + adapt'.")
     parser.add_argument("--adapt-seed", type=int, default=0)
     parser.add_argument("--adapt-tries", type=int, default=3, help="1: one seed's result, without the choice")
+    parser.add_argument("--config", action="append", default=None, choices=[*CONFIGS, ADAPTED],
+                        help="run only these configurations (repeatable)")
     args = parser.parse_args()
 
     from mvtrack.models.store import ModelSet
@@ -202,6 +204,8 @@ def main() -> None:
         configs[ADAPTED] = (3, True, AdaptConfig(seed=args.adapt_seed, tries=args.adapt_tries))
     if args.only_adapt:
         configs = {name: configs[name] for name in ("default", ADAPTED)}
+    if args.config:
+        configs = {name: configs[name] for name in args.config if name in configs}
     rows, kept = reference_rows(models, configs)
     if not args.no_sample:
         sample, _ = sample_rows(models, configs)
