@@ -33,6 +33,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--learning-rate", type=float, default=3e-5)
     parser.add_argument("--anchor-subjects", type=int, default=6)
+    parser.add_argument("--anchor-weight", type=float, default=1.0)
+    parser.add_argument("--all-cines", action="store_true",
+                        help="each view's network learns from every cine (of every view), not only its own view's")
+    parser.add_argument("--view", action="append", default=None, help="adapt only these views' stage 2")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
@@ -49,9 +53,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     studies = args.study or [Path(str(files("mvtrack") / "data" / "mvnet-sample"))]
     shipped = ModelSet(threads=args.threads)
-    config = replace(ConsistencyConfig(), steps=args.steps, learning_rate=args.learning_rate)
+    config = replace(ConsistencyConfig(), steps=args.steps, learning_rate=args.learning_rate,
+                     anchor_weight=args.anchor_weight)
     analyses = [analyze_study(folder, models=shipped) for folder in studies]
-    views = sorted({view for study in analyses for view in study.tracks})
+    views = sorted({view for study in analyses for view in study.tracks if not args.view or view in args.view})
     anchors = {view: anchor_samples(view, args.anchor_subjects) for view in views} if args.anchor_subjects else {}
     networks = {view: torch_stage2(shipped, view) for view in views}
     log = {"studies": [str(s) for s in studies], "config": {**asdict(config), "anchor_subjects": args.anchor_subjects,
@@ -61,7 +66,8 @@ def main() -> None:
             adapted = WithStage2(shipped, {v: TorchStage2(m, c.input_shape) for v, (c, m) in networks.items()})
             analyses = [analyze_study(folder, models=adapted) for folder in studies]
         for view, (network_config, model) in networks.items():
-            pairs = [(study.cines[view], study.tracks[view].points_px) for study in analyses if view in study.tracks]
+            pairs = [(study.cines[v], study.tracks[v].points_px) for study in analyses for v in study.tracks
+                     if v == view or args.all_cines]
             start = time.perf_counter()
             torch.manual_seed(args.seed + round_index)
             losses = adapt_stage2(model, pairs, config, seed=args.seed + round_index, anchor=anchors.get(view),

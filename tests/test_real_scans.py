@@ -15,8 +15,11 @@ from mvtrack.evaluate.reference import load_reference, reference_series_paths, s
 
 EXAM = Path(__file__).resolve().parents[1] / "data" / "bivme-patient1"
 
-#: Median point error (mm) per view of mvtrack-synth-v3 with the defaults, plus a 1.5 mm margin.
-MEDIAN_ERROR_BOUND_MM = {"2CH": 2.4 + 1.5, "4CH": 8.0 + 1.5}
+#: Median point error (mm) per view of the shipped model with the defaults (mvtrack-v4; v3's 2CH 2.4),
+#: plus a 1.5 mm margin.
+MEDIAN_ERROR_BOUND_MM = {"2CH": 2.6 + 1.5, "4CH": 8.0 + 1.5}
+#: Worst single point (mm) per view of the shipped model (mvtrack-v4; v3's 2CH 11.6), plus a 3 mm margin.
+WORST_POINT_BOUND_MM = {"2CH": 6.5 + 3.0, "4CH": 17.7 + 3.0}
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +40,12 @@ def test_the_exam_copy_has_its_licence_and_references():
 
 
 @pytest.mark.parametrize("view", ["2CH", "4CH"])
-def test_median_error_on_the_real_exam_does_not_regress(exam_result, view):
+def test_median_and_worst_error_on_the_real_exam_do_not_regress(exam_result, view):
     reference, study = exam_result
     out = study.result["views"][view]
     score = score_view(np.asarray(out["points_px"]), np.asarray(out["times_s"]), reference["views"][view])
     assert score["median_mm"] <= MEDIAN_ERROR_BOUND_MM[view], score["median_mm"]
+    assert score["worst_mm"] <= WORST_POINT_BOUND_MM[view], score["worst_mm"]
 
 
 def test_unordered_reference_is_scored_in_the_better_order():

@@ -33,6 +33,8 @@ class ConsistencyConfig:
     #: where the two crops of a step are put (mm, 1 SD, around the track): by default the perturbation
     #: stage 2 was trained with, i.e. the range of starts it is meant to pull in from
     perturbation: PerturbationConfig = PerturbationConfig(copies=1)
+    #: weight of the anchor's supervised loss (mm) against the shift disagreement (mm)
+    anchor_weight: float = 1.0
 
 
 class TorchStage2:
@@ -129,7 +131,8 @@ def adapt_stage2(model, cines_and_tracks: list[tuple[Cine, np.ndarray]], config:
             rows = rng.choice(len(anchor["points"]), config.frames_per_step, replace=False)
             predicted = crop_points(anchor["images"][rows].astype(np.float32))
             truth = torch.from_numpy(anchor["points"][rows].astype(np.float32))
-            total = loss + torch.linalg.norm(predicted - truth, dim=-1).mean() * STANDARD_SPACING_MM
+            supervised = torch.linalg.norm(predicted - truth, dim=-1).mean() * STANDARD_SPACING_MM
+            total = loss + config.anchor_weight * supervised
         optimiser.zero_grad()
         total.backward()
         optimiser.step()
