@@ -125,3 +125,37 @@ def test_weights_of_a_network_come_from_the_folder_that_holds_it(tiny_model_dir,
     (partial / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelError, match="no PyTorch weights for 2ch_stage2"):
         ModelSet(partial).weights_file("2CH", 2)
+
+
+def test_adapt_model_learns_on_unlabelled_studies_and_writes_a_model_folder(synthetic_root, tmp_path):
+    """`mvtrack adapt-model`: stage 2 of the named view fine-tuned on the studies, stage 1 from the shipped model;
+    an existing model folder is kept unless --force; a view the studies lack is one clear error."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from mvtrack.cli import app
+    from mvtrack.models.store import ModelSet
+
+    study = min(p for p in synthetic_root.iterdir() if p.is_dir())
+    out = tmp_path / "site_model"
+    args = ["adapt-model", str(study), "--out", str(out), "--view", "2CH", "--steps", "2", "--anchor-subjects", "1"]
+    outcome = CliRunner().invoke(app, args)
+    assert outcome.exit_code == 0, outcome.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["networks"]) == {"2ch_stage2"}
+    record = manifest["shift_consistency"]
+    assert record["config"]["steps"] == 2 and record["networks"]["2ch_stage2"]["cines"] == 1
+    models, shipped = ModelSet(out), ModelSet()
+    assert models.ids()["2ch_stage2"] != shipped.ids()["2ch_stage2"].replace(shipped.model_id, models.model_id)
+    assert models.ids()["2ch_stage1"] == shipped.ids()["2ch_stage1"]  # falls back to the shipped stage 1
+
+    before = (out / "manifest.json").read_bytes()
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 2 and "already there" in again.output
+    assert (out / "manifest.json").read_bytes() == before
+
+    missing = CliRunner().invoke(app, ["adapt-model", str(study), "--out", str(tmp_path / "x"), "--view", "3CH",
+                                       "--steps", "1", "--anchor-subjects", "0"])
+    assert missing.exit_code == 2 and "no 3CH cine to learn from" in missing.output
+    assert "Traceback" not in missing.output and not (tmp_path / "x" / "manifest.json").exists()

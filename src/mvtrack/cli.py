@@ -309,6 +309,47 @@ def export_model(
     typer.echo(f"wrote {manifest} with {', '.join(sorted(found))}")
 
 
+@app.command("adapt-model")
+def adapt_model(
+    studies: list[Path] = typer.Argument(..., help="Unlabelled real studies (folders of DICOM or NIfTI cines) to learn from."),
+    out: Path = typer.Option(..., help="Model folder to write (stage 2 networks; stage 1 from the shipped model)."),
+    view: Optional[list[str]] = typer.Option(None, help="Adapt only these views' stage 2 (repeatable; default: every view found)."),
+    steps: int = typer.Option(300, min=1, help="Fine-tuning steps per network (8 frames x 2 crops each; v4's 2CH: 300)."),
+    lr: float = typer.Option(3e-5, help="Adam learning rate."),
+    anchor_subjects: int = typer.Option(6, min=0, help="Synthetic subjects whose labelled crops keep the supervised task (0: none)."),
+    seed: int = typer.Option(0, help="Seed of the crop placements and the anchor's draws."),
+    model_id: Optional[str] = typer.Option(None, help="Name recorded in every result made with this model."),
+    force: bool = typer.Option(False, help="Replace a model folder already at --out."),
+    threads: int = typer.Option(2, help="PyTorch threads."),
+) -> None:
+    """Learn shift consistency on a site's unlabelled studies, once (needs PyTorch, the train extra).
+
+    Then `mvtrack analyze STUDY --model OUT`.
+
+    Each view's stage 2 is fine-tuned so that two differently placed crops of a frame give the same
+    points (the loss of `analyze --adapt`, learnt once instead of per study); a few synthetic subjects
+    keep its task. How the shipped 2CH stage 2 was made from the built-in sample: docs/MODEL_CARD.md."""
+    try:
+        _extra_installed("torch", "train", "adapt-model")
+        import torch
+
+        from mvtrack.io.cine import VIEWS
+        from mvtrack.train.consistency import ConsistencyConfig
+        from mvtrack.train.unlabelled import learn_shift_consistency
+
+        views = tuple(v.upper() for v in view) if view else None
+        if views and any(v not in VIEWS for v in views):
+            raise MvtrackError(f"--view must be among {', '.join(VIEWS)}")
+        torch.set_num_threads(threads)
+        manifest = learn_shift_consistency(studies, out, views=views,
+                                           consistency=ConsistencyConfig(steps=steps, learning_rate=lr),
+                                           anchor_subjects=anchor_subjects, seed=seed, model_id=model_id, force=force,
+                                           log=typer.echo)
+    except MvtrackError as error:
+        _fail(error)
+    typer.echo(f"wrote {manifest}; analyse with: mvtrack analyze STUDY --out OUT --model {out}")
+
+
 @app.command()
 def demo(out: Path = typer.Option(Path("demo_out"), help="Where the demo writes its report.")) -> None:
     """Analyse the built-in real study (one Siemens patient, 2CH and 4CH) with the shipped model."""
