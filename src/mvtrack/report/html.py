@@ -81,7 +81,8 @@ def write_html(result: dict, out_dir: Path | str, media: dict[str, list[str]]) -
         parts.append(" ".join(f"<a href='{html.escape(f)}'>{html.escape(f)}</a>" for f in files))
     parts.append(f"<p style='color:#777'>mvtrack {html.escape(result['tool_version'])}; models "
                  f"{html.escape(', '.join(str(v) for v in result['models'].values()))}. Networks trained on "
-                 "synthetic cines only: check the overlay movies before using the numbers.</p></body></html>")
+                 "synthetic cines (no annotated real scan; see the model card): check the overlay movies before "
+                 "using the numbers.</p></body></html>")
     path = out_dir / "report.html"
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text("\n".join(parts))
