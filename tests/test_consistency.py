@@ -155,6 +155,13 @@ def test_adapt_model_learns_on_unlabelled_studies_and_writes_a_model_folder(synt
     assert again.exit_code == 2 and "already there" in again.output
     assert (out / "manifest.json").read_bytes() == before
 
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    refused = CliRunner().invoke(app, ["adapt-model", str(study), "--out", str(busy), "--steps", "1"])
+    assert refused.exit_code == 2 and "holds other files" in refused.output
+    assert (busy / "notes.txt").read_text() == "mine"
+
     missing = CliRunner().invoke(app, ["adapt-model", str(study), "--out", str(tmp_path / "x"), "--view", "3CH",
                                        "--steps", "1", "--anchor-subjects", "0"])
     assert missing.exit_code == 2 and "no 3CH cine to learn from" in missing.output

@@ -10,7 +10,6 @@ The shipped 2CH stage 2 (mvtrack-v4) was made this way from the MVnet sample's 2
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -40,8 +39,12 @@ def learn_shift_consistency(studies: list[Path], out: Path, views: tuple[str, ..
     from mvtrack.train.consistency import ConsistencyConfig, adapt_stage2
 
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise MvtrackError(f"{out}: --out names an existing file, not a folder")
     if (out / MANIFEST).exists() and not force:
         raise MvtrackError(f"{out}: a model folder is already there (--force replaces it)")
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).exists():
+        raise MvtrackError(f"{out}: the folder holds other files; give an empty or new folder")
     if not studies:
         raise MvtrackError("no study given to learn from")
     base = ModelSet()  # the shipped model: the output folder holds stage 2 only and falls back to it for stage 1
@@ -54,7 +57,8 @@ def learn_shift_consistency(studies: list[Path], out: Path, views: tuple[str, ..
         raise MvtrackError(f"{', '.join(map(str, studies))}: no {' or '.join(missing)} cine to learn from")
     settings = {**asdict(config), "anchor_subjects": anchor_subjects, "seed": seed, "every_view": every_view}
     record = {"studies": [str(s) for s in studies], "base_model": base.model_id, "config": settings, "networks": {}}
-    checkpoints, work = {}, Path(tempfile.mkdtemp(prefix=".adapt-model-", dir=out.parent if out.parent.exists() else None))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    checkpoints, work = {}, Path(tempfile.mkdtemp(prefix=".adapt-model-", dir=out.parent))
     try:
         for view in wanted:
             network_config, model = torch_stage2(base, view)
@@ -77,7 +81,6 @@ def learn_shift_consistency(studies: list[Path], out: Path, views: tuple[str, ..
         staged = work / "model"
         manifest = export_model_dir(checkpoints, staged, model_id or f"{base.model_id}+site-consistency",
                                     notes={"shift_consistency": record})
-        (staged / "adapt_model.json").write_text(json.dumps(record, indent=1))
         if out.exists():
             shutil.rmtree(out)
         shutil.move(str(staged), str(out))
