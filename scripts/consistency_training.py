@@ -4,7 +4,8 @@ A thin wrapper of :func:`mvtrack.train.unlabelled.learn_shift_consistency` (what
 runs) with the experiment's extra knobs: the anchor's weight and learning from every view's cines.
 By default it learns from the built-in MVnet sample (1.5 T, unlabelled; the issue allows it for
 training), never the measurement exam; `benchmarks/real_scans.py --model OUT/model --no-sample`
-then measures whether it carries over. The shipped v4 2CH stage 2 is ``--view 2CH`` with the defaults.
+then measures whether it carries over. It starts from the shipped model: v4's 2CH stage 2 was made
+with the defaults from v3 (this script at commit 4d7f97c), so rerunning it now gives a second round.
 
     python scripts/consistency_training.py OUT [--view 4CH] [--steps 300] [--anchor-subjects 6]
         [--anchor-weight 1] [--every-view] [--seed 0] [--study DIR ...]

@@ -23,7 +23,13 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from mvtrack.io import Cine
-from mvtrack.train.consistency import ConsistencyConfig, TorchStage2, WithStage2, adapt_stage2
+from mvtrack.train.consistency import (
+    ConsistencyConfig,
+    TorchStage2,
+    WithStage2,
+    adapt_stage2,
+    disagreement_summary,
+)
 
 #: Synthetic subjects that anchor the supervised task (seed 9500: neither a training nor a test seed).
 ANCHOR_SEED = 9500
@@ -84,12 +90,10 @@ def adapted_models(models, cines: dict[str, Cine], tracks_px: dict[str, np.ndarr
         losses = adapt_stage2(model, [(cine, tracks_px[view])], config.consistency, seed=config.seed,
                               anchor=anchors.get(view))
         replaced[view] = TorchStage2(model, network_config.input_shape)
-        window = min(25, len(losses))
         notes[view] = {
             "method": "stage 2 fine-tuned on this cine for shift consistency"
                       + (", with a synthetic anchor" if view in anchors else ""),
-            "disagreement_before_mm": round(float(np.mean(losses[:window])), 3),
-            "disagreement_after_mm": round(float(np.mean(losses[-window:])), 3),
+            **disagreement_summary(losses),
             "seconds": round(time.perf_counter() - start, 1),
             "config": {**asdict(config.consistency), "anchor_subjects": config.anchor_subjects, "seed": config.seed},
         }

@@ -141,3 +141,10 @@ def adapt_stage2(model, cines_and_tracks: list[tuple[Cine, np.ndarray]], config:
             log(f"step {step + 1}: shift disagreement {np.mean(losses[-25:]):.2f} mm")
     model.eval()
     return losses
+
+
+def disagreement_summary(losses: list[float], window: int = 25) -> dict[str, float]:
+    """The shift disagreement (mm) over the first and the last ``window`` steps of an adaptation."""
+    window = min(window, len(losses))
+    return {"disagreement_before_mm": round(float(np.mean(losses[:window])), 3),
+            "disagreement_after_mm": round(float(np.mean(losses[-window:])), 3)}

@@ -36,7 +36,7 @@ def learn_shift_consistency(studies: list[Path], out: Path, views: tuple[str, ..
     from mvtrack.models.store import MANIFEST, ModelSet
     from mvtrack.pipeline.adapt import anchor_samples, torch_stage2
     from mvtrack.pipeline.study import analyze_study
-    from mvtrack.train.consistency import ConsistencyConfig, adapt_stage2
+    from mvtrack.train.consistency import ConsistencyConfig, adapt_stage2, disagreement_summary
 
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -69,11 +69,8 @@ def learn_shift_consistency(studies: list[Path], out: Path, views: tuple[str, ..
             losses = adapt_stage2(model, pairs, config, seed=seed,
                                   anchor=anchor_samples(view, anchor_subjects) if anchor_subjects else None,
                                   log=lambda line, v=view: log(f"{v}: {line}"))
-            window = min(25, len(losses))
             record["networks"][f"{view.lower()}_stage2"] = {
-                "cines": len(pairs), "seconds": round(time.perf_counter() - start, 1),
-                "disagreement_before_mm": round(sum(losses[:window]) / window, 3),
-                "disagreement_after_mm": round(sum(losses[-window:]) / window, 3)}
+                "cines": len(pairs), "seconds": round(time.perf_counter() - start, 1), **disagreement_summary(losses)}
             path = work / f"{view.lower()}_stage2.pt"
             torch.save({"network": network_config.to_dict(), "state_dict": model.state_dict(),
                         "train": {"shift_consistency": settings}}, path)
