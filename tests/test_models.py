@@ -220,3 +220,24 @@ def test_weight_averaging_writes_the_mean_of_the_weights_it_saw(tmp_path):
     _, model = network_from_checkpoint(averaged)  # loads as any checkpoint
     weight = next(k for k in averaged["state_dict"] if k.endswith("conv1.weight"))
     assert not torch.allclose(averaged["state_dict"][weight], last["state_dict"][weight])
+
+
+def test_weight_interpolation_is_the_straight_line_between_two_networks():
+    from mvtrack.train.weight_space import interpolate_state_dicts
+
+    config = NetworkConfig(view="4CH", stage=2, depth=10, width=8, max_width=16)
+    torch.manual_seed(0)
+    base, tuned = build_network(config).state_dict(), build_network(config).state_dict()
+    tuned = {k: v + 1.0 if v.is_floating_point() else v + 3 for k, v in tuned.items()}
+    assert all(torch.equal(interpolate_state_dicts(base, tuned, 0.0)[k].to(v.dtype), v) for k, v in base.items())
+    half = interpolate_state_dicts(base, tuned, 0.5)
+    for name, value in base.items():
+        if value.is_floating_point():
+            assert torch.allclose(half[name], 0.5 * value + 0.5 * tuned[name])
+        else:  # BatchNorm's counters are not averaged
+            assert torch.equal(half[name], value)
+    build_network(config).load_state_dict(half)
+    with pytest.raises(ValueError):
+        interpolate_state_dicts(base, tuned, 1.5)
+    with pytest.raises(ValueError):
+        interpolate_state_dicts(base, {k: v for k, v in tuned.items() if "fc" not in k and "head" not in k}, 0.5)

@@ -35,6 +35,10 @@ class ConsistencyConfig:
     perturbation: PerturbationConfig = PerturbationConfig(copies=1)
     #: weight of the anchor's supervised loss (mm) against the shift disagreement (mm)
     anchor_weight: float = 1.0
+    #: parameter-name prefixes of the layers that learn (e.g. ``("backbone.conv1", "backbone.bn1",
+    #: "backbone.layer1")``: the first block only, "surgical fine-tuning" for a shift in the input's look,
+    #: Lee et al., ICLR 2023); empty: every layer
+    trainable_prefixes: tuple[str, ...] = ()
 
 
 class TorchStage2:
@@ -108,7 +112,11 @@ def adapt_stage2(model, cines_and_tracks: list[tuple[Cine, np.ndarray]], config:
         inputs = torch.from_numpy(normalise_images(images)[:, None])
         return (model(inputs).view(-1, 2, 2) + 1.0) / 2.0 * scale - 0.5
 
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    prefixes = tuple(config.trainable_prefixes)
+    learning = [p for name, p in model.named_parameters() if not prefixes or name.startswith(prefixes)]
+    if not learning:
+        raise ValueError(f"no parameter of the network starts with {prefixes}")
+    optimiser = torch.optim.Adam(learning, lr=config.learning_rate)
     model.train()
     for module in model.modules():  # BatchNorm keeps the statistics it was trained with
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
