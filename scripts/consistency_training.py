@@ -9,7 +9,7 @@ with the defaults from v3 (this script at commit 4d7f97c), so rerunning it now g
 
     python scripts/consistency_training.py OUT [--view 4CH] [--steps 300] [--anchor-subjects 6]
         [--anchor-weight 1] [--every-view] [--seed 0] [--study DIR ...]
-        [--train-only PREFIX ...]
+        [--train-only PREFIX ...] [--appearance]
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ def main() -> None:
     parser.add_argument("--anchor-weight", type=float, default=1.0)
     parser.add_argument("--every-view", action="store_true", help="each network also learns from the other views' cines")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--appearance", action="store_true",
+                        help="each crop also gets its own random look (GIN 50 %%, BigAug-like stack 70 %%)")
     parser.add_argument("--train-only", action="append", default=[], metavar="PREFIX",
                         help="only parameters whose names start with this learn (repeatable), e.g. backbone.layer1")
     parser.add_argument("--threads", type=int, default=2)
@@ -38,13 +40,15 @@ def main() -> None:
 
     import torch
 
+    from mvtrack.train.augment import AugmentConfig
     from mvtrack.train.consistency import ConsistencyConfig
     from mvtrack.train.unlabelled import learn_shift_consistency
 
     torch.set_num_threads(args.threads)
     studies = args.study or [Path(str(files("mvtrack") / "data" / "mvnet-sample"))]
     config = ConsistencyConfig(steps=args.steps, learning_rate=args.learning_rate, anchor_weight=args.anchor_weight,
-                               trainable_prefixes=tuple(args.train_only))
+                               trainable_prefixes=tuple(args.train_only),
+                               appearance=AugmentConfig(gin_probability=0.5, bigaug_probability=0.7) if args.appearance else None)
     manifest = learn_shift_consistency(studies, args.out / "model", views=tuple(args.view) if args.view else None,
                                        consistency=config, anchor_subjects=args.anchor_subjects, seed=args.seed,
                                        every_view=args.every_view, force=True)

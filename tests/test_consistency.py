@@ -46,6 +46,31 @@ def test_the_synthetic_anchor_is_used_and_batchnorm_statistics_are_kept():
     assert any(differs)  # the anchor's gradient changed the weights
 
 
+def test_only_the_named_layers_learn():
+    view = generate_subject(4242, 2, views=("4CH",)).views["4CH"]
+    _, model = _tiny_stage2()
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    config = ConsistencyConfig(steps=2, frames_per_step=3, learning_rate=1e-2, trainable_prefixes=("backbone.layer1",))
+    adapt_stage2(model, [(view.cine, view.points_px)], config, seed=1)
+    moved = {name for name, p in model.named_parameters() if not torch.equal(p, before[name])}
+    assert moved and all(name.startswith("backbone.layer1") for name in moved)
+    with pytest.raises(ValueError):
+        adapt_stage2(model, [(view.cine, view.points_px)], ConsistencyConfig(steps=1, trainable_prefixes=("nothing",)))
+
+
+def test_appearance_changes_the_crops_look_not_their_placement():
+    from mvtrack.train.augment import AugmentConfig
+    from mvtrack.train.consistency import _crops_and_inverse
+
+    view = generate_subject(4242, 3, views=("4CH",)).views["4CH"]
+    frames = np.array([0, 5])
+    plain, inverse = _crops_and_inverse(view.cine, view.points_px, frames, ConsistencyConfig(), np.random.default_rng(7))
+    looks = ConsistencyConfig(appearance=AugmentConfig(gin_probability=1.0, bigaug_probability=1.0))
+    changed, same_inverse = _crops_and_inverse(view.cine, view.points_px, frames, looks, np.random.default_rng(7))
+    assert changed.shape == plain.shape and np.allclose(inverse, same_inverse)
+    assert not np.allclose(changed, plain)
+
+
 def test_with_stage2_replaces_only_the_views_it_is_given(tiny_model_dir):
     from mvtrack.models.store import ModelSet
 

@@ -67,6 +67,19 @@ def torch_stage2(models, view: str):
     return network_from_checkpoint(load_checkpoint(models.weights_file(view, 2)))
 
 
+def adapted_stage2(models, view: str, cines_and_tracks: list, consistency: ConsistencyConfig, seed: int,
+                   anchor: dict[str, np.ndarray] | None = None, log=None):
+    """(NetworkConfig, torch model, per-step losses): ``models``' stage 2 of ``view`` fine-tuned for shift
+    consistency on ``cines_and_tracks`` [(Cine, (T, 2, 2) stored px)], seeded, with an optional anchor.
+    The one step that ``--adapt`` (per study) and ``adapt-model`` (once, on many studies) share."""
+    import torch
+
+    network_config, model = torch_stage2(models, view)
+    torch.manual_seed(seed)
+    losses = adapt_stage2(model, cines_and_tracks, consistency, seed=seed, anchor=anchor, log=log)
+    return network_config, model, losses
+
+
 def study_anchors(views, config: AdaptConfig) -> dict[str, dict[str, np.ndarray]]:
     """{view: :func:`anchor_samples`} for the views of a study; empty without an anchor. The same for
     every try of a study (they do not depend on its seed), so made once."""
@@ -79,16 +92,12 @@ def adapted_models(models, cines: dict[str, Cine], tracks_px: dict[str, np.ndarr
     """The model set with every view's stage 2 adapted to its cine, around ``tracks_px[view]`` (T, 2, 2)
     stored pixels; and per view what the adaptation did (for results.json; ``seconds``: the fine-tuning).
     ``anchors``: :func:`study_anchors` when already made."""
-    import torch
-
     anchors = study_anchors(cines, config) if anchors is None else anchors
     replaced, notes = {}, {}
     for view, cine in cines.items():
         start = time.perf_counter()
-        network_config, model = torch_stage2(models, view)
-        torch.manual_seed(config.seed)
-        losses = adapt_stage2(model, [(cine, tracks_px[view])], config.consistency, seed=config.seed,
-                              anchor=anchors.get(view))
+        network_config, model, losses = adapted_stage2(models, view, [(cine, tracks_px[view])], config.consistency,
+                                                       config.seed, anchor=anchors.get(view))
         replaced[view] = TorchStage2(model, network_config.input_shape)
         notes[view] = {
             "method": "stage 2 fine-tuned on this cine for shift consistency"

@@ -22,6 +22,7 @@ from mvtrack.geometry import standardisation_from_points
 from mvtrack.geometry.standardise import CROP_SHAPE, STANDARD_SPACING_MM
 from mvtrack.io import Cine
 from mvtrack.models.preprocess import normalise_images, targets_to_points
+from mvtrack.train.augment import AugmentConfig, randomise_appearance
 from mvtrack.train.data import PerturbationConfig, perturb_points
 
 
@@ -39,6 +40,10 @@ class ConsistencyConfig:
     #: "backbone.layer1")``: the first block only, "surgical fine-tuning" for a shift in the input's look,
     #: Lee et al., ICLR 2023); empty: every layer
     trainable_prefixes: tuple[str, ...] = ()
+    #: also a random appearance (GIN / BigAug-like, :func:`mvtrack.train.augment.randomise_appearance`)
+    #: drawn for each crop on its own, so that the two crops must agree across looks as well as
+    #: placements; None: the crops as they are
+    appearance: AugmentConfig | None = None
 
 
 class TorchStage2:
@@ -89,7 +94,10 @@ def _crops_and_inverse(cine: Cine, track_px: np.ndarray, frames: np.ndarray, con
     """Crops (F, 118, 162) of the given frames from one perturbed standardisation, and its inverse 3x3."""
     noisy = perturb_points(track_px, cine.pixel_spacing_mm, config.perturbation, rng)
     std = standardisation_from_points(noisy, cine.pixel_spacing_mm)
-    return std.warp(cine.frames[frames]), np.linalg.inv(std.matrix)
+    crops = std.warp(cine.frames[frames])
+    if config.appearance is not None:
+        crops = np.stack([randomise_appearance(crop, config.appearance, rng) for crop in crops])
+    return crops, np.linalg.inv(std.matrix)
 
 
 def adapt_stage2(model, cines_and_tracks: list[tuple[Cine, np.ndarray]], config: ConsistencyConfig = ConsistencyConfig(),

@@ -34,9 +34,9 @@ def learn_shift_consistency(studies: list[Path], out: Path, views: tuple[str, ..
 
     from mvtrack.models.export import export_model_dir
     from mvtrack.models.store import MANIFEST, ModelSet
-    from mvtrack.pipeline.adapt import anchor_samples, torch_stage2
+    from mvtrack.pipeline.adapt import adapted_stage2, anchor_samples
     from mvtrack.pipeline.study import analyze_study
-    from mvtrack.train.consistency import ConsistencyConfig, adapt_stage2, disagreement_summary
+    from mvtrack.train.consistency import ConsistencyConfig, disagreement_summary
 
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -61,14 +61,12 @@ def learn_shift_consistency(studies: list[Path], out: Path, views: tuple[str, ..
     checkpoints, work = {}, Path(tempfile.mkdtemp(prefix=".adapt-model-", dir=out.parent))
     try:
         for view in wanted:
-            network_config, model = torch_stage2(base, view)
             pairs = [(study.cines[v], study.tracks[v].points_px) for study in analyses for v in study.tracks
                      if v == view or every_view]
             start = time.perf_counter()
-            torch.manual_seed(seed)
-            losses = adapt_stage2(model, pairs, config, seed=seed,
-                                  anchor=anchor_samples(view, anchor_subjects) if anchor_subjects else None,
-                                  log=lambda line, v=view: log(f"{v}: {line}"))
+            network_config, model, losses = adapted_stage2(
+                base, view, pairs, config, seed, anchor=anchor_samples(view, anchor_subjects) if anchor_subjects else None,
+                log=lambda line, v=view: log(f"{v}: {line}"))
             record["networks"][f"{view.lower()}_stage2"] = {
                 "cines": len(pairs), "seconds": round(time.perf_counter() - start, 1), **disagreement_summary(losses)}
             path = work / f"{view.lower()}_stage2.pt"
