@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from mvtrack.errors import MvtrackError
+from mvtrack.train.unlabelled import SHIPPED_STEPS
 
 app = typer.Typer(
     add_completion=False,
@@ -314,7 +315,7 @@ def adapt_model(
     studies: list[Path] = typer.Argument(..., help="Unlabelled real studies (folders of DICOM or NIfTI cines) to learn from."),
     out: Path = typer.Option(..., help="Model folder to write (stage 2 networks; stage 1 from the shipped model)."),
     view: Optional[list[str]] = typer.Option(None, help="Adapt only these views' stage 2 (repeatable; default: every view found)."),
-    steps: int = typer.Option(300, min=1, help="Fine-tuning steps per network (8 frames x 2 crops each; v4's 2CH: 300)."),
+    steps: int = typer.Option(SHIPPED_STEPS, min=1, help="Fine-tuning steps per network (8 frames x 2 crops each; v4's 2CH's)."),
     lr: float = typer.Option(3e-5, help="Adam learning rate."),
     anchor_subjects: int = typer.Option(6, min=0, help="Synthetic subjects whose labelled crops keep the supervised task (0: none)."),
     seed: int = typer.Option(0, help="Seed of the crop placements and the anchor's draws."),
