@@ -192,6 +192,48 @@ def test_numbers_qc_does_not_stand_behind_are_withheld(tiny_model_dir, monkeypat
     assert result["metrics"]["mapse_mm"] is not None and result["study_views"] == [cines[0].view]
 
 
+def _with_critics(model_dir, out, critics: dict[str, str]):
+    """A copy of a model folder whose manifest names, per view, one of its ONNX files as the critic."""
+    import shutil
+
+    from mvtrack.models.store import read_manifest, sha256_of
+
+    shutil.copytree(model_dir, out)
+    manifest = read_manifest(out)
+    manifest["critics"] = {}
+    for view, onnx in critics.items():
+        entry = manifest["networks"][onnx.removesuffix(".onnx")]
+        manifest["critics"][f"{view.lower()}_stage2"] = {"onnx": onnx, "onnx_sha256": sha256_of(out / onnx),
+                                                         "network": entry["network"]}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return ModelSet(out)
+
+
+def test_a_critic_that_disagrees_withholds_the_view_and_one_that_agrees_does_not(tiny_model_dir, tmp_path):
+    """Confident but wrong is what the other flags miss: a second stage-2 network that reads the frames
+    differently (the manifest's critics) must agree with stage 2, or the view gives no metrics."""
+    from mvtrack.pipeline.qc import MAX_CRITIC_DISAGREEMENT_MM, critic_flag
+    from mvtrack.pipeline.study import analyze_cines
+
+    assert ModelSet(tiny_model_dir).critic("4CH") is None  # no critics, no check
+    cines = [v.cine for v in generate_subject(77, 1).views.values()]
+    agreeing = _with_critics(tiny_model_dir, tmp_path / "same", {"2CH": "2ch_stage2.onnx", "4CH": "4ch_stage2.onnx"})
+    result = analyze_cines(cines, "s", agreeing, stage2_passes=2, search=False).result
+    for view in result["views"].values():
+        assert view["critic_disagreement_mm"] == pytest.approx(0.0, abs=1e-3)
+    assert not any("second network" in reason for reason in result["qc"]["reasons"])
+    # the 4CH's critic: another network (the 2CH's stage 2: other random weights, another head)
+    other = _with_critics(tiny_model_dir, tmp_path / "other", {"4CH": "2ch_stage2.onnx"})
+    result = analyze_cines(cines, "s", other, stage2_passes=2, search=False).result
+    disagreement = result["views"]["4CH"]["critic_disagreement_mm"]
+    assert disagreement > MAX_CRITIC_DISAGREEMENT_MM and result["views"]["2CH"]["critic_disagreement_mm"] is None
+    assert result["views"]["4CH"]["metrics"]["mapse_mm"] is None
+    assert "second network" in result["views"]["4CH"]["metrics"]["reasons"]["mapse_mm"]
+    assert any(r.startswith("4CH: a second network") for r in result["qc"]["reasons"])
+    assert critic_flag(np.full(5, MAX_CRITIC_DISAGREEMENT_MM), "2CH") is None
+    assert "2CH" in critic_flag(np.array([0.1, 9.0, 9.0]), "2CH")
+
+
 def test_a_live_runs_staging_is_left_alone_and_a_dead_ones_removed(tmp_path):
     import os
     import subprocess

@@ -6,6 +6,7 @@ Layout of a model folder (the shipped one is ``mvtrack/weights``)::
     2ch_stage1.onnx          inference (ONNX Runtime; no torch needed)
     2ch_stage1.pt            fp16 state dict + configs, for fine-tuning (torch.load(weights_only=True))
     ...
+    2ch_stage2_critic.onnx   optional (manifest "critics"): a second stage 2 for QC (ModelSet.critic)
 
 Loading checks every file's sha256 against the manifest and refuses a mismatch.
 """
@@ -110,19 +111,34 @@ class ModelSet:
                 return self._fallback.network(view, stage)
             if entry is None:
                 raise ModelError(f"{self.model_dir}: no network for {view} stage {stage}")
-            import onnxruntime as ort
-
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = self.threads or min(os.cpu_count() or 1, 4)
-            options.inter_op_num_threads = 1
-            # no busy-waiting between runs: with other work on the CPUs (ffmpeg, other workers) spinning
-            # threads slowed stage 2 by half here; alone it makes no difference
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
-            session = ort.InferenceSession(str(verified_file(self.model_dir, entry, "onnx")), options, providers=providers)
-            shape = tuple(entry["network"]["input_shape"])
-            self._networks[name] = OnnxNetwork(name, session, shape)
+            self._networks[name] = self._onnx_network(name, entry)
         return self._networks[name]
+
+    def critic(self, view: str) -> OnnxNetwork | None:
+        """A second stage-2 network for ``view`` that learnt differently (manifest ``critics``), whose
+        disagreement with stage 2 on the final track is a QC signal: its own, else the shipped model's
+        where this folder falls back to it; None when there is none."""
+        name = f"{view.lower()}_stage2_critic"
+        if name not in self._networks:
+            entry = self.manifest.get("critics", {}).get(f"{view.lower()}_stage2")
+            if entry is None:
+                return self._fallback.critic(view) if self._fallback is not None else None
+            self._networks[name] = self._onnx_network(name, entry)
+        return self._networks[name]
+
+    def _onnx_network(self, name: str, entry: dict) -> OnnxNetwork:
+        """An ONNX Runtime session of a manifest entry's (checksummed) ONNX file."""
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads or min(os.cpu_count() or 1, 4)
+        options.inter_op_num_threads = 1
+        # no busy-waiting between runs: with other work on the CPUs (ffmpeg, other workers) spinning
+        # threads slowed stage 2 by half here; alone it makes no difference
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
+        session = ort.InferenceSession(str(verified_file(self.model_dir, entry, "onnx")), options, providers=providers)
+        return OnnxNetwork(name, session, tuple(entry["network"]["input_shape"]))
 
     def weights_file(self, view: str, stage: int) -> Path:
         """The fp16 PyTorch weights (checksum checked) of the network this set uses for (view, stage): its

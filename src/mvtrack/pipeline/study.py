@@ -14,8 +14,8 @@ from mvtrack.io import POINT_NAMES, VIEWS, Cine, read_cines
 from mvtrack.io.dicom import LEFT_OUT_SERIES
 from mvtrack.pipeline.exam import select_series
 from mvtrack.pipeline.plane import has_geometry, patient_points, study_plane, study_rest_periods
-from mvtrack.pipeline.qc import is_unreliable, study_flags, view_flags
-from mvtrack.pipeline.track import DEFAULT_STAGE2_PASSES, Track, track_cine
+from mvtrack.pipeline.qc import critic_flag, is_unreliable, study_flags, view_flags
+from mvtrack.pipeline.track import DEFAULT_STAGE2_PASSES, Track, critic_disagreement_mm, track_cine
 from mvtrack.results import ViewTrack, build_result
 
 
@@ -56,7 +56,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
     if not chosen:
         found = ", ".join(sorted({c.view for c in cines})) or "none"
         raise AnalysisError(f"{study_id}: no {' or '.join(trackable)} cine found (views found: {found}); force one with --view")
-    tracks, views, unreliable = {}, {}, []
+    tracks, views, unreliable = {}, {}, {}  # unreliable: {view: why its metrics are withheld}
     flags = [note for note in left_out if any(f", {view})" in note for view in trackable if view not in chosen)]
     flags += selection_flags
     axis_lines = long_axis_lines(chosen)
@@ -70,7 +70,12 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
         change_mm = track.convergence_mm(cine.pixel_spacing_mm)
         flags += view_flags(track.points_px, track.passes[0], track.spread_mm, cine.pixel_spacing_mm, view, change_mm)
         if is_unreliable(track.spread_mm, change_mm):
-            unreliable.append(view)
+            unreliable[view] = "stage 2 unsure and not converged"
+        critic = models.critic(view) if hasattr(models, "critic") else None
+        critic_mm = None if critic is None else critic_disagreement_mm(cine, critic, track)
+        if critic_mm is not None and (reason := critic_flag(critic_mm, view)):
+            flags.append(reason)
+            unreliable.setdefault(view, "stage 2 and a second network disagree")
         flags += [f"{view}: {note}" for note in cine.notes if "frames may be missing" in note]
         if track.naming_conflict:
             flags.append(f"{view}: the point names from the network disagree with the DICOM orientation")
@@ -93,6 +98,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
                 "view_source": cine.view_source,
                 "point_naming": track.naming,
                 "start_search": track.start_search,
+                "critic_disagreement_mm": None if critic_mm is None else round(float(np.median(critic_mm)), 3),
                 "standardisation": track.standardisations[-1].to_dict() if track.standardisations else None,
             },
         )
@@ -106,12 +112,12 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
                           smooth_curves=not smooth, study_views=measured)
     flags += study_flags(result["metrics"], {v: result["views"][v]["metrics"] for v in result["views"]})
     # Numbers QC does not stand behind are not shown: a wrong MAPSE in a cohort table is worse than none.
-    for view in unreliable:
+    for view, why in unreliable.items():
         result["views"][view]["metrics"] = withheld_metrics(
-            result["views"][view]["metrics"],
-            "this view's tracking did not pass QC (stage 2 unsure and not converged): look at the overlay movie")
+            result["views"][view]["metrics"], f"this view's tracking did not pass QC ({why}): look at the overlay movie")
     if set(unreliable) == set(views):
-        reason = "no view's tracking passed QC (stage 2 unsure and not converged): look at the overlay movies"
+        reason = ("no view's tracking passed QC (" + "; ".join(f"{v}: {why}" for v, why in unreliable.items())
+                  + "): look at the overlay movies")
         result["metrics"] = withheld_metrics(result["metrics"], reason)
         if result["metrics_2ch_4ch"] is not None:
             result["metrics_2ch_4ch"] = withheld_metrics(result["metrics_2ch_4ch"], reason)

@@ -176,6 +176,30 @@ def stage2_passes_batch(cine: Cine, models, starts_px: list[np.ndarray], n_passe
     return histories
 
 
+class _OneNetwork:
+    """A stand-in model set whose stage 2 is one given network (for :func:`critic_disagreement_mm`)."""
+
+    def __init__(self, network):
+        self._network = network
+
+    def network(self, view: str, stage: int):
+        return self._network
+
+
+def critic_disagreement_mm(cine: Cine, critic, track: Track) -> np.ndarray | None:
+    """(T,) mean distance (mm) over the two points, per frame, between a track's last stage-2 pass and a
+    second stage-2 network (``critic``, an OnnxNetwork) run exactly as that pass was: on the same
+    standardised crops, with the same test-time shifts. Order-free per frame (the track's points may
+    have been put in anatomical order since). None when the track has no stage-2 pass."""
+    if not track.standardisations:
+        return None
+    points, _ = stage2_points(cine, _OneNetwork(critic), track.standardisations[-1], TTA_SHIFTS_PX)
+    last = track.passes[-1]
+    distances = [np.linalg.norm(points_to_mm(points - order, cine.pixel_spacing_mm), axis=-1).mean(axis=1)
+                 for order in (last, last[:, ::-1])]
+    return np.minimum(*distances)
+
+
 def settling_score_mm(previous_px: np.ndarray, last_px: np.ndarray, spread_mm: np.ndarray,
                       pixel_spacing_mm: tuple[float, float]) -> float:
     """How far stage 2 is from a confident fixed point (mm): the mean distance its last pass moved the

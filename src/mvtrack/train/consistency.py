@@ -77,6 +77,9 @@ class WithStage2:
             return self.stage2[view]
         return self.models.network(view, stage)
 
+    def critic(self, view: str):
+        return self.models.critic(view) if hasattr(self.models, "critic") else None
+
     @property
     def model_id(self) -> str:
         return self.models.model_id + "+consistency"
