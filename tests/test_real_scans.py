@@ -56,3 +56,13 @@ def test_unordered_reference_is_scored_in_the_better_order():
     unordered = score_view(predicted, np.array(reference["times_s"]), {**reference, "point_order": "unordered"})
     assert ordered["median_mm"] > 15 and unordered["median_mm"] == pytest.approx(0.5)
     assert unordered["order_exchanged"] and not ordered["order_exchanged"]
+
+
+def test_qc_withholds_the_numbers_of_the_view_that_is_far_off_and_keeps_the_other(exam_result):
+    """The critic check on real data: the 4CH (8 mm off, stage 2 confident and converged) gives no
+    metrics, the 2CH (2.6 mm) keeps its own and carries the study's."""
+    _, study = exam_result
+    views = study.result["views"]
+    assert views["4CH"]["metrics"]["mapse_mm"] is None and "second network" in views["4CH"]["metrics"]["reasons"]["mapse_mm"]
+    assert views["2CH"]["metrics"]["mapse_mm"] is not None
+    assert study.result["study_views"] == ["2CH"] and study.result["metrics"]["mapse_mm"] is not None
