@@ -81,6 +81,7 @@ def test_with_stage2_replaces_only_the_views_it_is_given(tiny_model_dir):
     assert combined.network("4CH", 2) is replaced
     assert combined.network("4CH", 1) is models.network("4CH", 1)
     assert combined.network("2CH", 2) is models.network("2CH", 2)
+    assert combined.critic("4CH") is None  # a replaced stage 2 has no calibrated critic
     crops = np.random.default_rng(0).normal(size=(3, 118, 162)).astype(np.float32)
     assert replaced.predict(crops).shape == (3, 2, 2)
 
@@ -174,6 +175,9 @@ def test_adapt_model_learns_on_unlabelled_studies_and_writes_a_model_folder(synt
     models, shipped = ModelSet(out), ModelSet()
     assert models.ids()["2ch_stage2"] != shipped.ids()["2ch_stage2"].replace(shipped.model_id, models.model_id)
     assert models.ids()["2ch_stage1"] == shipped.ids()["2ch_stage1"]  # falls back to the shipped stage 1
+    # the shipped 2CH critic was calibrated against the shipped 2CH stage 2, not this one; the 4CH's still applies
+    assert models.critic("2CH") is None
+    assert models.critic("4CH") is not None and models.critic("4CH").name == "4ch_stage2_critic"
 
     before = (out / "manifest.json").read_bytes()
     again = CliRunner().invoke(app, args)

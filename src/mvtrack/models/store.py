@@ -116,13 +116,15 @@ class ModelSet:
 
     def critic(self, view: str) -> OnnxNetwork | None:
         """A second stage-2 network for ``view`` that learnt differently (manifest ``critics``), whose
-        disagreement with stage 2 on the final track is a QC signal: its own, else the shipped model's
-        where this folder falls back to it; None when there is none."""
+        disagreement with stage 2 on the final track is a QC signal. A critic's threshold was set
+        against one stage 2, so it goes with it: this folder's own critic, else the shipped model's
+        only where this folder's stage 2 for ``view`` is the shipped one too; None otherwise."""
         name = f"{view.lower()}_stage2_critic"
         if name not in self._networks:
             entry = self.manifest.get("critics", {}).get(f"{view.lower()}_stage2")
             if entry is None:
-                return self._fallback.critic(view) if self._fallback is not None else None
+                own_stage2 = f"{view.lower()}_stage2" in self.manifest["networks"]
+                return self._fallback.critic(view) if self._fallback is not None and not own_stage2 else None
             self._networks[name] = self._onnx_network(name, entry)
         return self._networks[name]
 

@@ -78,7 +78,10 @@ class WithStage2:
         return self.models.network(view, stage)
 
     def critic(self, view: str):
-        return self.models.critic(view) if hasattr(self.models, "critic") else None
+        """No critic for a replaced stage 2: the critic's threshold was set against the original one."""
+        if view in self.stage2 or not hasattr(self.models, "critic"):
+            return None
+        return self.models.critic(view)
 
     @property
     def model_id(self) -> str:
