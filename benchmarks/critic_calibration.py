@@ -30,6 +30,7 @@ CALIBRATION_SEED, TEST_SEED = 9700, 9001
 
 def view_rows(models, name: str, study, truth: dict | None = None, errors: dict | None = None) -> list[tuple]:
     """(name, view, median / mean / max critic disagreement (mm), mean point error (mm) or nan)."""
+    from mvtrack.evaluate.points import point_errors_mm
     from mvtrack.pipeline.track import critic_disagreement_mm
 
     rows = []
@@ -40,8 +41,7 @@ def view_rows(models, name: str, study, truth: dict | None = None, errors: dict 
         cine = study.cines[view]
         disagreement = critic_disagreement_mm(cine, critic, track)
         if truth is not None:
-            mm = np.array([cine.pixel_spacing_mm[1], cine.pixel_spacing_mm[0]])
-            error = float(np.linalg.norm((track.points_px - truth[view]) * mm, axis=-1).mean())
+            error = float(point_errors_mm(track.points_px, truth[view], cine.pixel_spacing_mm).mean())
         else:
             error = (errors or {}).get(view, float("nan"))
         rows.append((name, view, float(np.median(disagreement)), float(disagreement.mean()),

@@ -230,8 +230,8 @@ def test_a_critic_that_disagrees_withholds_the_view_and_one_that_agrees_does_not
     assert result["views"]["4CH"]["metrics"]["mapse_mm"] is None
     assert "second network" in result["views"]["4CH"]["metrics"]["reasons"]["mapse_mm"]
     assert any(r.startswith("4CH: a second network") for r in result["qc"]["reasons"])
-    assert critic_flag(np.full(5, MAX_CRITIC_DISAGREEMENT_MM), "2CH") is None
-    assert "2CH" in critic_flag(np.array([0.1, 9.0, 9.0]), "2CH")
+    assert critic_flag(MAX_CRITIC_DISAGREEMENT_MM, "2CH") is None
+    assert "2CH" in critic_flag(9.0, "2CH")
 
 
 def test_a_live_runs_staging_is_left_alone_and_a_dead_ones_removed(tmp_path):

@@ -58,14 +58,13 @@ def is_unreliable(spread_mm: np.ndarray, last_pass_change_mm: float | None) -> b
             and last_pass_change_mm > MAX_LAST_PASS_CHANGE_MM)
 
 
-def critic_flag(critic_mm: np.ndarray, view: str) -> str | None:
-    """The reason to distrust a view whose stage 2 and critic network disagree (None when they agree):
-    confident but wrong, the failure the other flags miss (real 3T 4CH: stage 2 sure of itself and
-    converged, 8 mm off)."""
-    median = float(np.median(critic_mm))
-    if median <= MAX_CRITIC_DISAGREEMENT_MM:
+def critic_flag(median_mm: float, view: str) -> str | None:
+    """The reason to distrust a view whose stage 2 and critic network disagree by ``median_mm`` (median
+    over frames; None when they agree): confident but wrong, the failure the other flags miss (real 3T
+    4CH: stage 2 sure of itself and converged, 8 mm off)."""
+    if median_mm <= MAX_CRITIC_DISAGREEMENT_MM:
         return None
-    return (f"{view}: a second network disagrees with stage 2 by {median:.1f} mm (median over frames; "
+    return (f"{view}: a second network disagrees with stage 2 by {median_mm:.1f} mm (median over frames; "
             f"> {MAX_CRITIC_DISAGREEMENT_MM} mm): the images may not look like what stage 2 learnt from")
 
 

@@ -73,7 +73,8 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
             unreliable[view] = "stage 2 unsure and not converged"
         critic = models.critic(view) if hasattr(models, "critic") else None
         critic_mm = None if critic is None else critic_disagreement_mm(cine, critic, track)
-        if critic_mm is not None and (reason := critic_flag(critic_mm, view)):
+        critic_median_mm = None if critic_mm is None else float(np.median(critic_mm))
+        if critic_median_mm is not None and (reason := critic_flag(critic_median_mm, view)):
             flags.append(reason)
             unreliable.setdefault(view, "stage 2 and a second network disagree")
         flags += [f"{view}: {note}" for note in cine.notes if "frames may be missing" in note]
@@ -98,7 +99,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
                 "view_source": cine.view_source,
                 "point_naming": track.naming,
                 "start_search": track.start_search,
-                "critic_disagreement_mm": None if critic_mm is None else round(float(np.median(critic_mm)), 3),
+                "critic_disagreement_mm": None if critic_median_mm is None else round(critic_median_mm, 3),
                 "standardisation": track.standardisations[-1].to_dict() if track.standardisations else None,
             },
         )
