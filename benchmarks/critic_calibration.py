@@ -31,15 +31,14 @@ CALIBRATION_SEED, TEST_SEED = 9700, 9001
 def view_rows(models, name: str, study, truth: dict | None = None, errors: dict | None = None) -> list[tuple]:
     """(name, view, median / mean / max critic disagreement (mm), mean point error (mm) or nan)."""
     from mvtrack.evaluate.points import point_errors_mm
-    from mvtrack.pipeline.track import critic_disagreement_mm
+    from mvtrack.pipeline.track import view_disagreement_mm
 
     rows = []
     for view, track in study.tracks.items():
-        critic = models.critic(view)
-        if critic is None:
-            continue
         cine = study.cines[view]
-        disagreement = critic_disagreement_mm(cine, critic, track)
+        disagreement = view_disagreement_mm(cine, models, track)
+        if disagreement is None:
+            continue
         if truth is not None:
             error = float(point_errors_mm(track.points_px, truth[view], cine.pixel_spacing_mm).mean())
         else:

@@ -234,6 +234,44 @@ def test_a_critic_that_disagrees_withholds_the_view_and_one_that_agrees_does_not
     assert "2CH" in critic_flag(9.0, "2CH")
 
 
+def _with_ensemble(model_dir, out, view: str, member: str):
+    """A copy of a model folder whose stage 2 for ``view`` is an ensemble with another of its ONNX files."""
+    import shutil
+
+    from mvtrack.models.store import read_manifest, sha256_of
+
+    shutil.copytree(model_dir, out)
+    manifest = read_manifest(out)
+    entry = manifest["networks"][f"{view.lower()}_stage2"]
+    entry["ensemble"] = [{"onnx": member, "onnx_sha256": sha256_of(out / member), "network": entry["network"]}]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return ModelSet(out)
+
+
+def test_an_ensemble_stage2_averages_its_networks_and_its_disagreement_is_the_check(tiny_model_dir, tmp_path):
+    """An ensemble's points are the mean of its members'; its members' disagreement on the last pass
+    is the second opinion QC checks (no critic needed): identical members agree, others do not."""
+    from mvtrack.geometry import CROP_SHAPE
+    from mvtrack.pipeline.qc import MAX_CRITIC_DISAGREEMENT_MM
+    from mvtrack.pipeline.study import analyze_cines
+
+    plain = ModelSet(tiny_model_dir)
+    mixed = _with_ensemble(tiny_model_dir, tmp_path / "mixed", "4CH", "2ch_stage2.onnx")
+    crops = np.random.default_rng(0).random((3, *CROP_SHAPE)).astype(np.float32)
+    expected = (plain.network("4CH", 2).predict(crops) + plain.network("2CH", 2).predict(crops)) / 2
+    np.testing.assert_allclose(mixed.network("4CH", 2).predict(crops), expected, atol=1e-4)
+    assert "+" in mixed.ids()["4ch_stage2"] and "+" not in mixed.ids()["2ch_stage2"]
+
+    cines = [v.cine for v in generate_subject(77, 1).views.values()]
+    same = _with_ensemble(tiny_model_dir, tmp_path / "same", "4CH", "4ch_stage2.onnx")
+    result = analyze_cines(cines, "s", same, stage2_passes=2, search=False).result
+    assert result["views"]["4CH"]["critic_disagreement_mm"] == pytest.approx(0.0, abs=1e-3)
+    assert result["views"]["2CH"]["critic_disagreement_mm"] is None  # a single network, no critic: no check
+    result = analyze_cines(cines, "s", mixed, stage2_passes=2, search=False).result
+    assert result["views"]["4CH"]["critic_disagreement_mm"] > MAX_CRITIC_DISAGREEMENT_MM
+    assert result["views"]["4CH"]["metrics"]["mapse_mm"] is None
+
+
 def test_a_live_runs_staging_is_left_alone_and_a_dead_ones_removed(tmp_path):
     import os
     import subprocess

@@ -78,6 +78,23 @@ class OnnxNetwork:
         return targets_to_points(np.concatenate(outputs), self.input_shape)
 
 
+@dataclass
+class EnsembleNetwork:
+    """Several networks of one view and stage whose points are averaged (equal weights): networks that
+    learnt differently err differently, and their mean errs less than either where they disagree."""
+
+    name: str
+    members: list[OnnxNetwork]
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        return self.members[0].input_shape
+
+    def predict(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        """(N, H, W) images in the stage frame -> (N, 2, 2) points, the mean of the members' points."""
+        return np.mean([member.predict(images, batch_size) for member in self.members], axis=0)
+
+
 class ModelSet:
     """The networks of a model folder, loaded lazily per view and stage.
 
@@ -103,7 +120,9 @@ class ModelSet:
         own = f"{view.lower()}_stage{stage}" in self.manifest["networks"]
         return own or (self._fallback is not None and self._fallback.has(view, stage))
 
-    def network(self, view: str, stage: int) -> OnnxNetwork:
+    def network(self, view: str, stage: int) -> OnnxNetwork | EnsembleNetwork:
+        """The network of (view, stage); an :class:`EnsembleNetwork` where the manifest entry lists
+        further ``ensemble`` members (ONNX files, checksummed) whose points are averaged with its own."""
         name = f"{view.lower()}_stage{stage}"
         if name not in self._networks:
             entry = self.manifest["networks"].get(name)
@@ -111,7 +130,11 @@ class ModelSet:
                 return self._fallback.network(view, stage)
             if entry is None:
                 raise ModelError(f"{self.model_dir}: no network for {view} stage {stage}")
-            self._networks[name] = self._onnx_network(name, entry)
+            network = self._onnx_network(name, entry)
+            if entry.get("ensemble"):
+                members = [self._onnx_network(f"{name}_member{k + 1}", member) for k, member in enumerate(entry["ensemble"])]
+                network = EnsembleNetwork(name, [network, *members])
+            self._networks[name] = network
         return self._networks[name]
 
     def critic(self, view: str) -> OnnxNetwork | None:
@@ -156,6 +179,7 @@ class ModelSet:
     def ids(self) -> dict:
         """Per-network identifiers for results.json: model id, network name and weight checksum prefix."""
         ids = self._fallback.ids() if self._fallback is not None else {}
-        ids.update({name: f"{self.model_id}/{name}@{entry.get('onnx_sha256', '')[:12]}"
+        ids.update({name: " + ".join(f"{self.model_id}/{name}@{member.get('onnx_sha256', '')[:12]}"
+                                     for member in [entry, *entry.get("ensemble", [])])
                     for name, entry in self.manifest["networks"].items()})
         return ids

@@ -64,7 +64,8 @@ def critic_flag(median_mm: float, view: str) -> str | None:
     4CH: stage 2 sure of itself and converged, 8 mm off)."""
     if median_mm <= MAX_CRITIC_DISAGREEMENT_MM:
         return None
-    return (f"{view}: a second network disagrees with stage 2 by {median_mm:.1f} mm (median over frames; "
+    return (f"{view}: a second network disagrees with stage 2 (or stage 2's networks with each other) by "
+            f"{median_mm:.1f} mm (median over frames; "
             f"> {MAX_CRITIC_DISAGREEMENT_MM} mm): the images may not look like what stage 2 learnt from")
 
 

@@ -15,7 +15,7 @@ from mvtrack.io.dicom import LEFT_OUT_SERIES
 from mvtrack.pipeline.exam import select_series
 from mvtrack.pipeline.plane import has_geometry, patient_points, study_plane, study_rest_periods
 from mvtrack.pipeline.qc import critic_flag, is_unreliable, study_flags, view_flags
-from mvtrack.pipeline.track import DEFAULT_STAGE2_PASSES, Track, critic_disagreement_mm, track_cine
+from mvtrack.pipeline.track import DEFAULT_STAGE2_PASSES, Track, track_cine, view_disagreement_mm
 from mvtrack.results import ViewTrack, build_result
 
 
@@ -71,8 +71,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
         flags += view_flags(track.points_px, track.passes[0], track.spread_mm, cine.pixel_spacing_mm, view, change_mm)
         if is_unreliable(track.spread_mm, change_mm):
             unreliable[view] = "stage 2 unsure and not converged"
-        critic = models.critic(view) if hasattr(models, "critic") else None
-        critic_mm = None if critic is None else critic_disagreement_mm(cine, critic, track)
+        critic_mm = view_disagreement_mm(cine, models, track)
         critic_median_mm = None if critic_mm is None else float(np.median(critic_mm))
         if critic_median_mm is not None and (reason := critic_flag(critic_median_mm, view)):
             flags.append(reason)

@@ -194,9 +194,40 @@ def critic_disagreement_mm(cine: Cine, critic, track: Track) -> np.ndarray | Non
     if not track.standardisations:
         return None
     points, _ = stage2_points(cine, _OneNetwork(critic), track.standardisations[-1], TTA_SHIFTS_PX)
-    last = track.passes[-1]
-    distances = [np.linalg.norm(points_to_mm(points - order, cine.pixel_spacing_mm), axis=-1).mean(axis=1)
-                 for order in (last, last[:, ::-1])]
+    return _order_free_distance_mm(points, track.passes[-1], cine.pixel_spacing_mm)
+
+
+def members_disagreement_mm(cine: Cine, ensemble, track: Track) -> np.ndarray | None:
+    """(T,) for an ensemble stage 2 (``EnsembleNetwork``): the mean distance (mm) over the two points, per
+    frame, between its members' points, each run as the track's last pass ran (same crops, same
+    test-time shifts); with more than two members, the mean over pairs. None without a stage-2 pass."""
+    if not track.standardisations:
+        return None
+    points = [stage2_points(cine, _OneNetwork(member), track.standardisations[-1], TTA_SHIFTS_PX)[0]
+              for member in ensemble.members]
+    pairs = [_order_free_distance_mm(a, b, cine.pixel_spacing_mm)
+             for i, a in enumerate(points) for b in points[i + 1:]]
+    return np.mean(pairs, axis=0)
+
+
+def view_disagreement_mm(cine: Cine, models, track: Track) -> np.ndarray | None:
+    """(T,) the second opinion on a view's track (QC: ``qc.critic_flag``): the model's critic for the
+    view against the track (:func:`critic_disagreement_mm`), else, where stage 2 is an ensemble, its
+    members against each other (:func:`members_disagreement_mm`); None when the model has neither."""
+    critic = models.critic(cine.view) if hasattr(models, "critic") else None
+    if critic is not None:
+        return critic_disagreement_mm(cine, critic, track)
+    network = models.network(cine.view, 2)
+    if len(getattr(network, "members", ())) > 1:
+        return members_disagreement_mm(cine, network, track)
+    return None
+
+
+def _order_free_distance_mm(points_px: np.ndarray, other_px: np.ndarray, pixel_spacing_mm) -> np.ndarray:
+    """(T,) per frame, the mean distance (mm) of two (T, 2, 2) point sets over their two points, in
+    whichever pairing of the points is closer."""
+    distances = [np.linalg.norm(points_to_mm(points_px - order, pixel_spacing_mm), axis=-1).mean(axis=1)
+                 for order in (other_px, other_px[:, ::-1])]
     return np.minimum(*distances)
 
 
