@@ -177,7 +177,8 @@ def stage2_passes_batch(cine: Cine, models, starts_px: list[np.ndarray], n_passe
 
 
 class _OneNetwork:
-    """A stand-in model set whose stage 2 is one given network (for :func:`critic_disagreement_mm`)."""
+    """A stand-in model set whose stage 2 is one given network (a critic or an ensemble member, for the
+    second-opinion checks below)."""
 
     def __init__(self, network):
         self._network = network
