@@ -259,7 +259,12 @@ def test_an_ensemble_stage2_averages_its_networks_and_its_disagreement_is_the_ch
     mixed = _with_ensemble(tiny_model_dir, tmp_path / "mixed", "4CH", "2ch_stage2.onnx")
     crops = np.random.default_rng(0).random((3, *CROP_SHAPE)).astype(np.float32)
     expected = (plain.network("4CH", 2).predict(crops) + plain.network("2CH", 2).predict(crops)) / 2
-    np.testing.assert_allclose(mixed.network("4CH", 2).predict(crops), expected, atol=1e-4)
+    ensemble = mixed.network("4CH", 2)
+    np.testing.assert_allclose(ensemble.predict(crops), expected, atol=1e-4)
+    # each member on its own, from the ensemble's memory of these crops, and not stale on others
+    np.testing.assert_allclose(ensemble.member(1).predict(crops), plain.network("2CH", 2).predict(crops), atol=1e-4)
+    others = crops[::-1].copy()
+    np.testing.assert_allclose(ensemble.member(0).predict(others), plain.network("4CH", 2).predict(others), atol=1e-4)
     assert "+" in mixed.ids()["4ch_stage2"] and "+" not in mixed.ids()["2ch_stage2"]
 
     cines = [v.cine for v in generate_subject(77, 1).views.values()]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
@@ -90,9 +90,42 @@ class EnsembleNetwork:
     def input_shape(self) -> tuple[int, int]:
         return self.members[0].input_shape
 
+    #: (fingerprint of the images, (M, N, 2, 2) each member's points) of the latest run, so that QC's
+    #: second opinion on the last pass (the members run separately on the same crops) costs nothing more
+    _latest: tuple[bytes, np.ndarray] | None = field(default=None, repr=False)
+
     def predict(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
         """(N, H, W) images in the stage frame -> (N, 2, 2) points, the mean of the members' points."""
-        return np.mean([member.predict(images, batch_size) for member in self.members], axis=0)
+        return self.predict_members(images, batch_size).mean(axis=0)
+
+    def predict_members(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        """(N, H, W) images -> (M, N, 2, 2): each member's points (the latest images' are remembered)."""
+        fingerprint = _fingerprint(images)
+        if self._latest is None or self._latest[0] != fingerprint:
+            self._latest = (fingerprint, np.stack([member.predict(images, batch_size) for member in self.members]))
+        return self._latest[1]
+
+    def member(self, index: int) -> "_EnsembleMember":
+        """One member as a network of its own (its points only), sharing the ensemble's memory."""
+        return _EnsembleMember(self, index)
+
+
+@dataclass
+class _EnsembleMember:
+    ensemble: EnsembleNetwork
+    index: int
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        return self.ensemble.input_shape
+
+    def predict(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        return self.ensemble.predict_members(images, batch_size)[self.index]
+
+
+def _fingerprint(images: np.ndarray) -> bytes:
+    images = np.ascontiguousarray(images)
+    return hashlib.blake2b(images.data, digest_size=16, person=str(images.shape).encode()[:16]).digest()
 
 
 class ModelSet:

@@ -204,8 +204,8 @@ def members_disagreement_mm(cine: Cine, ensemble, track: Track) -> np.ndarray | 
     test-time shifts); with more than two members, the mean over pairs. None without a stage-2 pass."""
     if not track.standardisations:
         return None
-    points = [stage2_points(cine, _OneNetwork(member), track.standardisations[-1], TTA_SHIFTS_PX)[0]
-              for member in ensemble.members]
+    points = [stage2_points(cine, _OneNetwork(ensemble.member(k)), track.standardisations[-1], TTA_SHIFTS_PX)[0]
+              for k in range(len(ensemble.members))]
     pairs = [_order_free_distance_mm(a, b, cine.pixel_spacing_mm)
              for i, a in enumerate(points) for b in points[i + 1:]]
     return np.mean(pairs, axis=0)
