@@ -283,8 +283,6 @@ def evaluate(args) -> None:
         for index in range(args.test_subjects):
             synthetic = generate_subject(TEST_SEED, index).views[args.view]
             cine = synthetic.cine
-            if name == "temporal":
-                models.stage2.times_s, models.stage2.rr_s = cine.times_s, cine.rr_s
             track = track_cine(cine, models)
             points, _ = align_point_order(track.points_px, synthetic.points_px)
             error = point_errors_mm(points, synthetic.points_px, cine.pixel_spacing_mm)
@@ -292,28 +290,21 @@ def evaluate(args) -> None:
             medians.append(np.median(error))
         rows[name] = {"synthetic_mean_mm": float(np.mean(errors)), "synthetic_median_of_view_medians_mm": float(np.median(medians)),
                       "views_over_5mm": int(np.sum(np.array(errors) > 5))}
-        rows[name].update(real_exam(models, args.view, name == "temporal"))
-        rows[name].update(mvnet_sample(models, args.view, name == "temporal"))
+        rows[name].update(real_exam(models, args.view))
+        rows[name].update(mvnet_sample(models, args.view))
         print(name, json.dumps(rows[name]), flush=True)
 
 
-def real_exam(models, view: str, temporal: bool) -> dict:
-    from real_scans import REPO
+def real_exam(models, view: str) -> dict:
+    """The real 3T exam's view against its reference: median / mean / worst point error (mm), with and
+    without the start search; MAPSE, e' and the second-opinion disagreement with it."""
+    from real_scans import REPO, run_reference_study
 
-    from mvtrack.evaluate.reference import load_reference, reference_series_paths, score_view
-    from mvtrack.io import read_cines
-    from mvtrack.pipeline.study import analyze_cines
+    from mvtrack.evaluate.reference import score_view
 
-    folder = REPO / "data" / "bivme-patient1"
-    reference = load_reference(folder)
-    series = reference_series_paths(folder, reference, ("2CH", "4CH"))
-    cines = [read_cines([path], view=v)[0] for v, path in series.items()]
-    if temporal:
-        mine = next(c for c in cines if c.view == view)
-        models.stage2.times_s, models.stage2.rr_s = mine.times_s, mine.rr_s
     out = {}
     for search in (True, False):
-        study = analyze_cines(cines, reference["study"], models, search=search)
+        reference, study, _ = run_reference_study(REPO / "data" / "bivme-patient1", models, 3, search)
         result = study.result["views"][view]
         score = score_view(np.asarray(result["points_px"]), np.asarray(result["times_s"]), reference["views"][view])
         key = "real" if search else "real_no_search"
@@ -324,22 +315,17 @@ def real_exam(models, view: str, temporal: bool) -> dict:
     return out
 
 
-def mvnet_sample(models, view: str, temporal: bool) -> dict:
+def mvnet_sample(models, view: str) -> dict:
     """The built-in sample's view: distance at frame 8 to the by-eye points (mean / larger, mm)."""
     from importlib.resources import files
 
     from real_sample import BY_EYE_FRAME, BY_EYE_PX
 
     from mvtrack.geometry.standardise import points_to_mm
-    from mvtrack.io import read_cines
-    from mvtrack.pipeline.study import analyze_cines
+    from mvtrack.pipeline.study import analyze_study
 
-    cines = read_cines([Path(str(files("mvtrack") / "data" / "mvnet-sample"))])
-    if temporal:
-        mine = next(c for c in cines if c.view == view)
-        models.stage2.times_s, models.stage2.rr_s = mine.times_s, mine.rr_s
-    result = analyze_cines(cines, "mvnet-sample", models).result["views"][view]
-    cine = next(c for c in cines if c.view == view)
+    study = analyze_study(Path(str(files("mvtrack") / "data" / "mvnet-sample")), models=models)
+    result, cine = study.result["views"][view], study.cines[view]
     distance = np.linalg.norm(points_to_mm(np.asarray(result["points_px"])[BY_EYE_FRAME] - np.array(BY_EYE_PX[view]),
                                            cine.pixel_spacing_mm), axis=-1)
     return {"mvnet_sample_by_eye_mm": f"{distance.mean():.1f} / {distance.max():.1f}",

@@ -90,24 +90,27 @@ class EnsembleNetwork:
     def input_shape(self) -> tuple[int, int]:
         return self.members[0].input_shape
 
-    #: (fingerprint of the images, (M, N, 2, 2) each member's points) of the latest run, so that QC's
-    #: second opinion on the last pass (the members run separately on the same crops) costs nothing more
-    _latest: tuple[bytes, np.ndarray] | None = field(default=None, repr=False)
+    #: (images, (M, N, 2, 2) each member's points) of the latest run, not copied: QC's second opinion on
+    #: the last pass runs the members separately on the same crops, and then need not run them again
+    _latest: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
 
     def predict(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
         """(N, H, W) images in the stage frame -> (N, 2, 2) points, the mean of the members' points."""
-        return self.predict_members(images, batch_size).mean(axis=0)
-
-    def predict_members(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
-        """(N, H, W) images -> (M, N, 2, 2): each member's points (the latest images' are remembered)."""
-        fingerprint = _fingerprint(images)
-        if self._latest is None or self._latest[0] != fingerprint:
-            self._latest = (fingerprint, np.stack([member.predict(images, batch_size) for member in self.members]))
-        return self._latest[1]
+        members = np.stack([member.predict(images, batch_size) for member in self.members])
+        self._latest = (images, members)
+        return members.mean(axis=0)
 
     def member(self, index: int) -> "_EnsembleMember":
         """One member as a network of its own (its points only), sharing the ensemble's memory."""
         return _EnsembleMember(self, index)
+
+    def member_points(self, index: int, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        """(N, H, W) images -> (N, 2, 2): member ``index``'s points, remembered when these images are the
+        ones the ensemble ran on last (compared here, off the hot path), else computed."""
+        latest = self._latest
+        if latest is not None and latest[0].shape == images.shape and np.array_equal(latest[0], images):
+            return latest[1][index]
+        return self.members[index].predict(images, batch_size)
 
 
 @dataclass
@@ -120,12 +123,7 @@ class _EnsembleMember:
         return self.ensemble.input_shape
 
     def predict(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
-        return self.ensemble.predict_members(images, batch_size)[self.index]
-
-
-def _fingerprint(images: np.ndarray) -> bytes:
-    images = np.ascontiguousarray(images)
-    return hashlib.blake2b(images.data, digest_size=16, person=str(images.shape).encode()[:16]).digest()
+        return self.ensemble.member_points(self.index, images, batch_size)
 
 
 class ModelSet:
