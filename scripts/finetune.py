@@ -13,8 +13,12 @@ faint LA wall and leaflets that come and go over the cycle: ``mvtrack.synth.gene
 small structures and vessels (``mvtrack.synth.generator._busy_surroundings``): what the realism
 classifier found real frames have and ours lack. It matters most for stage 1, which sees the whole frame.
 
+``--dark-wall 0.5`` renders half the subjects with thick dark LA / RA walls, often without a waist, and
+chemical-shift lines at fat-water boundaries (``mvtrack.synth.generator.DarkWalls``): the dark band of
+the LV wall then runs on past the hinge, as in real diastolic 4CH frames.
+
     python scripts/finetune.py RUN --view 4CH [--stage 2] [--subjects 200] [--minutes 50] [--random-contrast 0.8]
-        [--hinge-look 0.7] [--busy 0.7] [--average-from 0.3] [--from-scratch --batch-size 64 --lr 2e-4]
+        [--hinge-look 0.7] [--busy 0.7] [--dark-wall 0.5] [--average-from 0.3] [--from-scratch --batch-size 64 --lr 2e-4]
         (RUN/model: the best checkpoint; RUN/model_averaged: the weight average)
 """
 
@@ -36,6 +40,7 @@ def main() -> None:
     parser.add_argument("--random-contrast", type=float, default=0.8)
     parser.add_argument("--hinge-look", type=float, default=0.0)
     parser.add_argument("--busy", type=float, default=0.0, help="share of views with busy surroundings")
+    parser.add_argument("--dark-wall", type=float, default=0.0, help="share of views with dark walls past the hinge")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--from-scratch", action="store_true", help="start from random weights, not the shipped network")
     parser.add_argument("--batch-size", type=int, default=8)
@@ -52,7 +57,7 @@ def main() -> None:
     from mvtrack.train.trainer import TrainConfig, train_network
 
     generator = {"random_contrast_probability": args.random_contrast, "hinge_look_probability": args.hinge_look,
-                 "busy_probability": args.busy}
+                 "busy_probability": args.busy, "dark_wall_probability": args.dark_wall}
     cache = args.run / "cache" / f"{args.view}.npz"
     if not cache.exists():
         jobs = synthetic_jobs(args.subjects, args.seed, views=(args.view,),
@@ -68,7 +73,7 @@ def main() -> None:
                             progress=False)
     notes = {"generator": {**generator, "seed": args.seed, "subjects": args.subjects}}
     model_id = (f"{'scratch' if args.from_scratch else 'finetune'}-{name}-rc{args.random_contrast:g}"
-                f"-hl{args.hinge_look:g}-busy{args.busy:g}")
+                f"-hl{args.hinge_look:g}-busy{args.busy:g}-dark{args.dark_wall:g}")
     export_model_dir({name: out / "best.pt"}, args.run / "model", model_id, notes=notes)
     if (out / "averaged.pt").exists():
         export_model_dir({name: out / "averaged.pt"}, args.run / "model_averaged", model_id + "-averaged", notes=notes)

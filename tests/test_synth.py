@@ -213,3 +213,37 @@ def test_busy_surroundings_fill_the_field_of_view_and_leave_the_heart_and_its_tr
     far = np.hypot(cols - centre[0], rows - centre[1]) * a.cine.pixel_spacing_mm[0] > 80
     energy = [np.hypot(*np.gradient(f / np.percentile(f, 99)))[far].mean() for f in (frame_a, frame_b)]
     assert energy[1] > energy[0]
+
+
+def test_chemical_shift_lines_outline_fat_where_it_meets_water_only():
+    from mvtrack.synth.generator import chemical_shift_lines
+
+    labels = np.full((12, 12), A.LV_MYO)
+    labels[4:8, 4:8] = A.EPI_FAT
+    labels[:, 10:] = A.LUNG
+    lines = chemical_shift_lines(labels)
+    assert lines[4, 4] and lines[3, 4] and lines[4, 3]  # both sides of the fat-myocardium boundary
+    assert not lines[5, 5] and not lines[0, 0]  # not inside the fat pad, nor far from it
+    labels[:, 8:10] = A.LUNG  # fat beside lung: no water there, no line
+    labels[4:8, 3] = A.LUNG
+    labels[3, 4:8] = A.LUNG
+    labels[8, 4:8] = A.LUNG
+    assert not chemical_shift_lines(labels)[4:8, 4:8].any()
+
+
+def test_dark_walls_darken_the_la_wall_and_leave_the_motion_and_truth_as_they_were():
+    """``dark_wall_probability`` draws from its own stream: timing, matrix, motion and the MV line's
+    motion stay the plain subject's; the LA wall is as dark as the LV myocardium, around the hinges."""
+    plain = generate_subject(12, 3, ("4CH",))
+    dark = generate_subject(12, 3, ("4CH",), dark_wall_probability=1.0)
+    a, b = plain.views["4CH"], dark.views["4CH"]
+    assert a.params == b.params
+    np.testing.assert_array_equal(a.cine.times_s, b.cine.times_s)
+    np.testing.assert_allclose(displacement_mm(b.points_px, b.cine.pixel_spacing_mm),
+                               displacement_mm(a.points_px, a.cine.pixel_spacing_mm), atol=0.6)
+    assert not np.array_equal(a.cine.frames, b.cine.frames)
+    # darker around the hinges (within 12 mm), where the thicker, darker LA wall is
+    centre = a.points_px[0]
+    rows, cols = np.mgrid[: a.cine.frames.shape[1], : a.cine.frames.shape[2]]
+    near = np.min([np.hypot(cols - x, rows - y) for x, y in centre], axis=0) * a.cine.pixel_spacing_mm[0] < 12
+    assert b.cine.frames[0][near].astype(float).mean() < a.cine.frames[0][near].astype(float).mean()

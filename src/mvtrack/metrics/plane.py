@@ -50,6 +50,25 @@ def fit_plane(points_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     return centre, normal, residual
 
 
+def points_at_phases(points_mm: np.ndarray, times_s: np.ndarray, rr_s: float, n_phases: int) -> np.ndarray:
+    """(T, P, 3) points of one cine over its cycle -> (n_phases, P, 3) at phases k / n_phases of its RR
+    (phase 0 at its first frame, the R wave), by periodic interpolation: views of separate heartbeats
+    compared phase by phase."""
+    points_mm = np.asarray(points_mm, dtype=float)
+    times = np.asarray(times_s, dtype=float)
+    targets = np.arange(n_phases) / n_phases * float(rr_s)
+    out = np.empty((n_phases, *points_mm.shape[1:]))
+    for index in np.ndindex(*points_mm.shape[1:]):
+        out[(slice(None), *index)] = resample_periodic(times - times[0], points_mm[(slice(None), *index)], float(rr_s), targets)
+    return out
+
+
+def distances_from_plane_mm(points_mm: np.ndarray, plane_points_mm: np.ndarray) -> np.ndarray:
+    """Unsigned distances (mm) of (P, 3) points from the least-squares plane of (K, 3) other points (K >= 3)."""
+    centre, normal, _ = fit_plane(plane_points_mm)
+    return np.abs((np.asarray(points_mm, dtype=float) - centre) @ normal)
+
+
 def mv_plane_track(views: dict[str, dict], n_phases: int | None = None) -> PlaneTrack:
     """Fit the MV plane per phase.
 
@@ -62,15 +81,7 @@ def mv_plane_track(views: dict[str, dict], n_phases: int | None = None) -> Plane
         raise ValueError("the MV plane needs two or more views")
     n = n_phases or max(len(v["times_s"]) for v in views.values())
     phase = np.arange(n) / n
-    resampled = {}
-    for name, view in views.items():
-        times, rr = np.asarray(view["times_s"], dtype=float), float(view["rr_s"])
-        points = np.asarray(view["points_mm"], dtype=float)
-        out = np.empty((n, 2, 3))
-        for k in range(2):
-            for axis in range(3):
-                out[:, k, axis] = resample_periodic(times - times[0], points[:, k, axis], rr, phase * rr)
-        resampled[name] = out
+    resampled = {name: points_at_phases(view["points_mm"], view["times_s"], view["rr_s"], n) for name, view in views.items()}
     apex = np.mean([np.asarray(v["apex_mm"], dtype=float) / np.linalg.norm(v["apex_mm"]) for v in views.values()], axis=0)
     centres, normals, residuals = np.empty((n, 3)), np.empty((n, 3)), np.empty(n)
     for index in range(n):

@@ -220,6 +220,36 @@ def _hinge_look(shape: A.HeartShape, n_frames: int, rng: np.random.Generator) ->
                             la_wall_as=int(rng.choice([A.LA_BLOOD, A.EPI_FAT])))
 
 
+@dataclass
+class DarkWalls:
+    """Dark walls around the annulus, as bSSFP often shows them (issue 13: in real 4CH diastole the dark
+    band of the lateral wall runs on past the hinge, so its end is not the hinge).
+
+    ``la_wall_mm``: a thicker LA / RA wall; ``wall_gain``: its intensity as a share of the LV
+    myocardium's (about as dark); ``ink_gain``: the intensity kept on the chemical-shift ("India ink")
+    lines one acquired pixel wide where fat meets water, which outline the AV-groove fat pad;
+    ``la_widening``: the LA's half-width as a multiple of the annulus's, or None to keep the drawn one
+    (near 1: no waist, so the dark wall runs straight on from the LV wall past the hinge)."""
+
+    la_wall_mm: float
+    wall_gain: float
+    ink_gain: float
+    la_widening: float | None
+
+
+def _dark_walls(rng: np.random.Generator) -> DarkWalls:
+    return DarkWalls(la_wall_mm=rng.uniform(2.5, 5.0), wall_gain=rng.uniform(0.6, 1.1), ink_gain=rng.uniform(0.1, 0.5),
+                     la_widening=rng.uniform(1.0, 1.15) if rng.random() < 0.6 else None)
+
+
+def chemical_shift_lines(labels: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the label pixels on either side of a fat-water boundary (two fine pixels, one acquired
+    pixel at the generator's oversampling of 2). Air and lung have too little signal to show one."""
+    fat = np.isin(labels, (A.EPI_FAT, A.SUBCUT_FAT))
+    water = ~fat & ~np.isin(labels, (A.AIR, A.LUNG))
+    return (fat & ndimage.binary_dilation(water)) | (water & ndimage.binary_dilation(fat))
+
+
 def _smooth_field(shape, rng, sigma_px, amplitude):
     field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma_px, mode="wrap")
     field /= field.std() + 1e-9
@@ -435,10 +465,12 @@ PATCH = 24  # fine pixels per side of the label patches kept for tests
 def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Generator,
                 keep_fine_labels: bool = False, fine: int = 2, pose: HeartPose | None = None,
                 random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY,
-                hinge_look_probability: float = 0.0, busy_probability: float = 0.0) -> SyntheticView:
-    # the hinge look and the busy surroundings draw from streams of their own, so that without them
-    # the view is what it was
+                hinge_look_probability: float = 0.0, busy_probability: float = 0.0,
+                dark_wall_probability: float = 0.0) -> SyntheticView:
+    # the hinge look, the busy surroundings and the dark walls draw from streams of their own, so that
+    # without them the view is what it was
     look_rng, busy_rng = rng.spawn(2)
+    (dark_rng,) = rng.spawn(1)
     dilated = rng.random() < 0.15
     hypertrophy = rng.random() < 0.12
     shape = _sample_shape(view, rng, dilated, hypertrophy)
@@ -446,6 +478,11 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
     look = None
     if look_rng.random() < hinge_look_probability:
         shape, look = _hinge_look(shape, n_frames, look_rng)
+    dark = _dark_walls(dark_rng) if dark_rng.random() < dark_wall_probability else None
+    if dark is not None:
+        shape = replace(shape, la_wall_mm=dark.la_wall_mm)
+        if dark.la_widening is not None:
+            shape = replace(shape, la_half_width_mm=shape.annulus_half_mm * dark.la_widening)
     times = np.arange(n_frames) * motion.rr_s / n_frames
     # Points move differently: the plane tilts (lateral / anterior usually moves more).
     tilt = rng.uniform(-0.35, 0.35)
@@ -482,6 +519,8 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
         background, busy_texture = _busy_surroundings(background, x_mm, y_mm, heart_centre, busy_rng)
 
     lut = _tissue_intensities(rng, random_contrast_probability)
+    if dark is not None:
+        lut[[A.LA_WALL, A.RA_WALL]] = lut[A.LV_MYO] * dark.wall_gain
     texture = _smooth_field(background.shape, rng, rng.uniform(2, 8), rng.uniform(0.03, 0.12))
     if busy_texture is not None:
         texture = texture * busy_texture
@@ -558,6 +597,8 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
             seen = look.leaflet_visibility[index]
             frame_lut[A.LEAFLET] = seen * lut[A.LEAFLET] + (1 - seen) * frame_lut[A.LV_BLOOD]
         image = frame_lut[labels] * texture
+        if dark is not None:
+            image[chemical_shift_lines(labels)] *= dark.ink_gain
         # Texture that moves with the heart: sampled in coordinates normalised to the LV cavity.
         cu, cv, au, av = geometry.lv_endo
         level = ((u_warped - cu) / au) ** 2 + ((v_warped - cv) / av) ** 2
@@ -663,7 +704,8 @@ def _acquire(image, rows, cols, fine, spacing_rc, acq_spacing, phase_axis, snr, 
 
 def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labels: bool = False,
                      fine: int = 2, random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY,
-                     hinge_look_probability: float = 0.0, busy_probability: float = 0.0) -> SyntheticSubject:
+                     hinge_look_probability: float = 0.0, busy_probability: float = 0.0,
+                     dark_wall_probability: float = 0.0) -> SyntheticSubject:
     """One synthetic subject; deterministic for (seed, index).
 
     ``keep_fine_labels`` keeps label patches around the truth points (for tests); ``fine`` is the
@@ -671,7 +713,9 @@ def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labe
     ``random_contrast_probability``: the share of views with fully random tissue intensities;
     ``hinge_look_probability``: the share of views whose annulus looks as real ones often do
     (:func:`_hinge_look`; 0 for the shipped model's data); ``busy_probability``: the share of views
-    whose chest fills the field of view and is crowded with small structures (:func:`_busy_surroundings`).
+    whose chest fills the field of view and is crowded with small structures (:func:`_busy_surroundings`);
+    ``dark_wall_probability``: the share of views with dark LA / RA walls and chemical-shift lines
+    (:class:`DarkWalls`).
     """
     # A 3CH comes after the 2CH and 4CH (each view draws from its own stream, by position), so adding
     # it leaves a subject's 2CH and 4CH as they were.
@@ -681,6 +725,7 @@ def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labe
     motion = _sample_motion(rng, af)
     pose = _heart_pose(np.random.default_rng([seed, index, 77]), views)
     rendered = {view: render_view(view, motion, af, np.random.default_rng([seed, index, i]), keep_fine_labels, fine, pose,
-                                     random_contrast_probability, hinge_look_probability, busy_probability)
+                                     random_contrast_probability, hinge_look_probability, busy_probability,
+                                     dark_wall_probability)
                 for i, view in enumerate(views)}
     return SyntheticSubject(f"synth{seed:03d}_{index:04d}", rendered, motion, af)
