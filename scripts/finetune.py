@@ -15,7 +15,8 @@ classifier found real frames have and ours lack. It matters most for stage 1, wh
 
 ``--dark-wall 0.5`` renders half the subjects with thick dark LA / RA walls, often without a waist, and
 chemical-shift lines at fat-water boundaries (``mvtrack.synth.generator.DarkWalls``): the dark band of
-the LV wall then runs on past the hinge, as in real diastolic 4CH frames.
+the LV wall then runs on past the hinge, as in real diastolic 4CH frames. ``--dark-groove 0.6``: the
+AV-groove fat as dark as the LV wall and 8-20 mm deep, so the band runs on as thick as the wall.
 
     python scripts/finetune.py RUN --view 4CH [--stage 2] [--subjects 200] [--minutes 50] [--random-contrast 0.8]
         [--hinge-look 0.7] [--busy 0.7] [--dark-wall 0.5] [--average-from 0.3] [--from-scratch --batch-size 64 --lr 2e-4]
@@ -41,6 +42,7 @@ def main() -> None:
     parser.add_argument("--hinge-look", type=float, default=0.0)
     parser.add_argument("--busy", type=float, default=0.0, help="share of views with busy surroundings")
     parser.add_argument("--dark-wall", type=float, default=0.0, help="share of views with dark walls past the hinge")
+    parser.add_argument("--dark-groove", type=float, default=0.0, help="share of views with a dark AV groove past the hinge")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--from-scratch", action="store_true", help="start from random weights, not the shipped network")
     parser.add_argument("--batch-size", type=int, default=8)
@@ -57,7 +59,8 @@ def main() -> None:
     from mvtrack.train.trainer import TrainConfig, train_network
 
     generator = {"random_contrast_probability": args.random_contrast, "hinge_look_probability": args.hinge_look,
-                 "busy_probability": args.busy, "dark_wall_probability": args.dark_wall}
+                 "busy_probability": args.busy, "dark_wall_probability": args.dark_wall,
+                 "dark_groove_probability": args.dark_groove}
     cache = args.run / "cache" / f"{args.view}.npz"
     if not cache.exists():
         jobs = synthetic_jobs(args.subjects, args.seed, views=(args.view,),
@@ -73,7 +76,7 @@ def main() -> None:
                             progress=False)
     notes = {"generator": {**generator, "seed": args.seed, "subjects": args.subjects}}
     model_id = (f"{'scratch' if args.from_scratch else 'finetune'}-{name}-rc{args.random_contrast:g}"
-                f"-hl{args.hinge_look:g}-busy{args.busy:g}-dark{args.dark_wall:g}")
+                f"-hl{args.hinge_look:g}-busy{args.busy:g}-dark{args.dark_wall:g}-groove{args.dark_groove:g}")
     export_model_dir({name: out / "best.pt"}, args.run / "model", model_id, notes=notes)
     if (out / "averaged.pt").exists():
         export_model_dir({name: out / "averaged.pt"}, args.run / "model_averaged", model_id + "-averaged", notes=notes)

@@ -247,3 +247,18 @@ def test_dark_walls_darken_the_la_wall_and_leave_the_motion_and_truth_as_they_we
     rows, cols = np.mgrid[: a.cine.frames.shape[1], : a.cine.frames.shape[2]]
     near = np.min([np.hypot(cols - x, rows - y) for x, y in centre], axis=0) * a.cine.pixel_spacing_mm[0] < 12
     assert b.cine.frames[0][near].astype(float).mean() < a.cine.frames[0][near].astype(float).mean()
+
+
+def test_a_dark_groove_darkens_beside_the_hinges_and_leaves_the_motion_as_it_was():
+    """``dark_groove_probability`` draws from its own stream: timing and the MV line's motion stay the
+    plain subject's; beside the hinges, past the MV line, the image is darker (the groove's fat)."""
+    plain = generate_subject(12, 3, ("4CH",))
+    groove = generate_subject(12, 3, ("4CH",), dark_groove_probability=1.0)
+    a, b = plain.views["4CH"], groove.views["4CH"]
+    assert a.params == b.params
+    np.testing.assert_array_equal(a.cine.times_s, b.cine.times_s)
+    np.testing.assert_allclose(displacement_mm(b.points_px, b.cine.pixel_spacing_mm),
+                               displacement_mm(a.points_px, a.cine.pixel_spacing_mm), atol=0.6)
+    rows, cols = np.mgrid[: a.cine.frames.shape[1], : a.cine.frames.shape[2]]
+    near = np.min([np.hypot(cols - x, rows - y) for x, y in a.points_px[0]], axis=0) * a.cine.pixel_spacing_mm[0] < 15
+    assert b.cine.frames[0][near].astype(float).mean() < a.cine.frames[0][near].astype(float).mean()

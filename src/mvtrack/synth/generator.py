@@ -466,11 +466,12 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
                 keep_fine_labels: bool = False, fine: int = 2, pose: HeartPose | None = None,
                 random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY,
                 hinge_look_probability: float = 0.0, busy_probability: float = 0.0,
-                dark_wall_probability: float = 0.0) -> SyntheticView:
-    # the hinge look, the busy surroundings and the dark walls draw from streams of their own, so that
-    # without them the view is what it was
+                dark_wall_probability: float = 0.0, dark_groove_probability: float = 0.0) -> SyntheticView:
+    # the hinge look, the busy surroundings, the dark walls and the dark groove draw from streams of
+    # their own, so that without them the view is what it was
     look_rng, busy_rng = rng.spawn(2)
     (dark_rng,) = rng.spawn(1)
+    (groove_rng,) = rng.spawn(1)
     dilated = rng.random() < 0.15
     hypertrophy = rng.random() < 0.12
     shape = _sample_shape(view, rng, dilated, hypertrophy)
@@ -483,6 +484,12 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
         shape = replace(shape, la_wall_mm=dark.la_wall_mm)
         if dark.la_widening is not None:
             shape = replace(shape, la_half_width_mm=shape.annulus_half_mm * dark.la_widening)
+    # A dark AV groove: the fat pad beside the annulus as dark as the LV wall (fat and water cancelling
+    # in its voxels, vessels) and reaching 8-20 mm past the MV line, so the dark band of the wall runs
+    # on, as thick, past the hinge.
+    groove_gain = groove_rng.uniform(0.7, 1.3) if groove_rng.random() < dark_groove_probability else None
+    if groove_gain is not None:
+        shape = replace(shape, avgroove_fat_mm=groove_rng.uniform(8.0, 20.0))
     times = np.arange(n_frames) * motion.rr_s / n_frames
     # Points move differently: the plane tilts (lateral / anterior usually moves more).
     tilt = rng.uniform(-0.35, 0.35)
@@ -521,6 +528,8 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
     lut = _tissue_intensities(rng, random_contrast_probability)
     if dark is not None:
         lut[[A.LA_WALL, A.RA_WALL]] = lut[A.LV_MYO] * dark.wall_gain
+    if groove_gain is not None:
+        lut[A.EPI_FAT] = lut[A.LV_MYO] * groove_gain
     texture = _smooth_field(background.shape, rng, rng.uniform(2, 8), rng.uniform(0.03, 0.12))
     if busy_texture is not None:
         texture = texture * busy_texture
@@ -705,7 +714,7 @@ def _acquire(image, rows, cols, fine, spacing_rc, acq_spacing, phase_axis, snr, 
 def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labels: bool = False,
                      fine: int = 2, random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY,
                      hinge_look_probability: float = 0.0, busy_probability: float = 0.0,
-                     dark_wall_probability: float = 0.0) -> SyntheticSubject:
+                     dark_wall_probability: float = 0.0, dark_groove_probability: float = 0.0) -> SyntheticSubject:
     """One synthetic subject; deterministic for (seed, index).
 
     ``keep_fine_labels`` keeps label patches around the truth points (for tests); ``fine`` is the
@@ -715,7 +724,8 @@ def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labe
     (:func:`_hinge_look`; 0 for the shipped model's data); ``busy_probability``: the share of views
     whose chest fills the field of view and is crowded with small structures (:func:`_busy_surroundings`);
     ``dark_wall_probability``: the share of views with dark LA / RA walls and chemical-shift lines
-    (:class:`DarkWalls`).
+    (:class:`DarkWalls`); ``dark_groove_probability``: the share of views whose AV-groove fat is as dark as
+    the LV wall and reaches 8-20 mm past the MV line.
     """
     # A 3CH comes after the 2CH and 4CH (each view draws from its own stream, by position), so adding
     # it leaves a subject's 2CH and 4CH as they were.
@@ -726,6 +736,6 @@ def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labe
     pose = _heart_pose(np.random.default_rng([seed, index, 77]), views)
     rendered = {view: render_view(view, motion, af, np.random.default_rng([seed, index, i]), keep_fine_labels, fine, pose,
                                      random_contrast_probability, hinge_look_probability, busy_probability,
-                                     dark_wall_probability)
+                                     dark_wall_probability, dark_groove_probability)
                 for i, view in enumerate(views)}
     return SyntheticSubject(f"synth{seed:03d}_{index:04d}", rendered, motion, af)
