@@ -231,34 +231,27 @@ def test_chemical_shift_lines_outline_fat_where_it_meets_water_only():
     assert not chemical_shift_lines(labels)[4:8, 4:8].any()
 
 
-def test_dark_walls_darken_the_la_wall_and_leave_the_motion_and_truth_as_they_were():
-    """``dark_wall_probability`` draws from its own stream: timing, matrix, motion and the MV line's
-    motion stay the plain subject's; the LA wall is as dark as the LV myocardium, around the hinges."""
-    plain = generate_subject(12, 3, ("4CH",))
-    dark = generate_subject(12, 3, ("4CH",), dark_wall_probability=1.0)
-    a, b = plain.views["4CH"], dark.views["4CH"]
+def _darker_near_the_hinges_with_the_same_motion(option: str, radius_mm: float) -> None:
+    """A generator option drawn from its own stream: timing, matrix and the MV line's motion stay the
+    plain 4CH's; within ``radius_mm`` of the first frame's hinges the image is darker."""
+    a = generate_subject(12, 3, ("4CH",)).views["4CH"]
+    b = generate_subject(12, 3, ("4CH",), **{option: 1.0}).views["4CH"]
     assert a.params == b.params
     np.testing.assert_array_equal(a.cine.times_s, b.cine.times_s)
     np.testing.assert_allclose(displacement_mm(b.points_px, b.cine.pixel_spacing_mm),
                                displacement_mm(a.points_px, a.cine.pixel_spacing_mm), atol=0.6)
     assert not np.array_equal(a.cine.frames, b.cine.frames)
-    # darker around the hinges (within 12 mm), where the thicker, darker LA wall is
-    centre = a.points_px[0]
     rows, cols = np.mgrid[: a.cine.frames.shape[1], : a.cine.frames.shape[2]]
-    near = np.min([np.hypot(cols - x, rows - y) for x, y in centre], axis=0) * a.cine.pixel_spacing_mm[0] < 12
+    distance = np.min([np.hypot(cols - x, rows - y) for x, y in a.points_px[0]], axis=0) * a.cine.pixel_spacing_mm[0]
+    near = distance < radius_mm
     assert b.cine.frames[0][near].astype(float).mean() < a.cine.frames[0][near].astype(float).mean()
+
+
+def test_dark_walls_darken_around_the_hinges_and_leave_the_motion_as_it_was():
+    """The thicker LA wall, as dark as the LV myocardium, darkens the image around the hinges."""
+    _darker_near_the_hinges_with_the_same_motion("dark_wall_probability", 12.0)
 
 
 def test_a_dark_groove_darkens_beside_the_hinges_and_leaves_the_motion_as_it_was():
-    """``dark_groove_probability`` draws from its own stream: timing and the MV line's motion stay the
-    plain subject's; beside the hinges, past the MV line, the image is darker (the groove's fat)."""
-    plain = generate_subject(12, 3, ("4CH",))
-    groove = generate_subject(12, 3, ("4CH",), dark_groove_probability=1.0)
-    a, b = plain.views["4CH"], groove.views["4CH"]
-    assert a.params == b.params
-    np.testing.assert_array_equal(a.cine.times_s, b.cine.times_s)
-    np.testing.assert_allclose(displacement_mm(b.points_px, b.cine.pixel_spacing_mm),
-                               displacement_mm(a.points_px, a.cine.pixel_spacing_mm), atol=0.6)
-    rows, cols = np.mgrid[: a.cine.frames.shape[1], : a.cine.frames.shape[2]]
-    near = np.min([np.hypot(cols - x, rows - y) for x, y in a.points_px[0]], axis=0) * a.cine.pixel_spacing_mm[0] < 15
-    assert b.cine.frames[0][near].astype(float).mean() < a.cine.frames[0][near].astype(float).mean()
+    """The AV groove's fat, as dark as the LV wall and reaching past the MV line, darkens beside the hinges."""
+    _darker_near_the_hinges_with_the_same_motion("dark_groove_probability", 15.0)
