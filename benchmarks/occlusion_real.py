@@ -57,6 +57,7 @@ def main() -> None:
     from real_scans import run_reference_study
 
     from mvtrack.evaluate.points import align_point_order
+    from mvtrack.geometry.standardise import STANDARD_SPACING_MM as mm
     from mvtrack.models.export import load_checkpoint, network_from_checkpoint
     from mvtrack.models.store import ModelSet
 
@@ -68,7 +69,6 @@ def main() -> None:
     std = track.standardisations[-1]
     reference_px, _ = align_point_order(np.asarray(reference["views"]["4CH"]["points_px"], dtype=float), track.passes[-1])
     crops = std.warp(cine.frames)
-    mm = 0.75  # stage-2 pixels
     print(f"model {models.model_id}; network {args.weights or 'shipped 4CH stage 2'}; patch {args.patch} px "
           f"({args.patch * mm:.0f} mm), step {args.step} px")
     print("| frame | point (x of the crop) | error of the plain crop's point (mm) | largest move (mm) | of it toward the apex (mm) "
@@ -95,6 +95,8 @@ def main() -> None:
 def draw(crops, shown, patch: int, path: Path) -> None:
     import matplotlib
 
+    from mvtrack.geometry.standardise import STANDARD_SPACING_MM
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -104,7 +106,7 @@ def draw(crops, shown, patch: int, path: Path) -> None:
         left = int(np.argmin(plain[:, 0]))
         shift, count = np.zeros((height, width)), np.zeros((height, width))
         for (r, c), move in zip(corners, moves[:, left, 1]):
-            shift[r:r + patch, c:c + patch] += move * 0.75
+            shift[r:r + patch, c:c + patch] += move * STANDARD_SPACING_MM
             count[r:r + patch, c:c + patch] += 1
         axes[0, column].imshow(crops[frame], cmap="gray")
         axes[1, column].imshow(shift / np.maximum(count, 1), cmap="bwr", vmin=-6, vmax=6)

@@ -38,18 +38,18 @@ def phase_points(cine, points_px: np.ndarray, n_phases: int) -> np.ndarray:
     return points_at_phases(points_mm, cine.times_s, cine.rr_s, n_phases)
 
 
-def other_views_distances(judged: np.ndarray, others: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(distances (N, 2) mm of the judged view's points from the other views' plane per phase,
-    that plane's own RMS (N,) mm)."""
-    from mvtrack.metrics.plane import distances_from_plane_mm, fit_plane
+def other_views_planes(others: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per phase, the least-squares plane of the other views' (N, 2, 3) points: centres (N, 3), unit
+    normals (N, 3) and the plane's own RMS (N,) mm."""
+    from mvtrack.metrics.plane import fit_plane
 
-    n = len(judged)
-    distances, flatness = np.empty((n, 2)), np.empty(n)
-    for phase in range(n):
-        plane_points = np.concatenate([view[phase] for view in others])
-        distances[phase] = distances_from_plane_mm(judged[phase], plane_points)
-        flatness[phase] = fit_plane(plane_points)[2]
-    return distances, flatness
+    fits = [fit_plane(np.concatenate([view[phase] for view in others])) for phase in range(len(others[0]))]
+    return tuple(np.array(values) for values in zip(*fits))
+
+
+def distances_mm(points: np.ndarray, centres: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """(N, 2) unsigned distances (mm) of a view's (N, 2, 3) points from the per-phase planes."""
+    return np.abs(np.einsum("npk,nk->np", points - centres[:, None], normals))
 
 
 def main() -> None:
@@ -77,18 +77,19 @@ def main() -> None:
         paths = reference_series_paths(folder, reference, tuple(reference["views"]))
         if len(paths) < 3:
             continue
-        cines = {view: read_cines([path], view=view)[0] for view, path in paths.items()}
+        _, study, _ = run_reference_study(folder, models, 3, True)
+        cines = {view: study.cines.get(view) or read_cines([path], view=view)[0] for view, path in paths.items()}
         ref_phases = {view: phase_points(cines[view], reference["views"][view]["points_px"], args.phases)
                       for view in cines}
-        _, study, _ = run_reference_study(folder, models, 3, True)
         for view, out in sorted(study.result["views"].items()):
             ref_view = reference["views"][view]
             ours = match_frames(np.asarray(out["points_px"], dtype=float), np.asarray(out["times_s"]),
                                 ref_view["times_s"], float(ref_view["rr_s"]))
             ours, _ = align_point_order(ours, np.asarray(ref_view["points_px"], dtype=float))
             others = [v for v in sorted(ref_phases) if v != view]
-            theirs_d, flatness = other_views_distances(ref_phases[view], [ref_phases[v] for v in others])
-            ours_d, _ = other_views_distances(phase_points(cines[view], ours, args.phases), [ref_phases[v] for v in others])
+            centres, normals, flatness = other_views_planes([ref_phases[v] for v in others])
+            theirs_d = distances_mm(ref_phases[view], centres, normals)
+            ours_d = distances_mm(phase_points(cines[view], ours, args.phases), centres, normals)
             for point in range(2):
                 cells = [folder.name, view, f"{point} (reference order)",
                          f"{' + '.join(others)} ({np.median(flatness):.1f})"]

@@ -19,7 +19,7 @@ the LV wall then runs on past the hinge, as in real diastolic 4CH frames. ``--da
 AV-groove fat as dark as the LV wall and 8-20 mm deep, so the band runs on as thick as the wall.
 
     python scripts/finetune.py RUN --view 4CH [--stage 2] [--subjects 200] [--minutes 50] [--random-contrast 0.8]
-        [--hinge-look 0.7] [--busy 0.7] [--dark-wall 0.5] [--average-from 0.3] [--from-scratch --batch-size 64 --lr 2e-4]
+        [--hinge-look 0.7] [--busy 0.7] [--dark-wall 0.5] [--dark-groove 0.6] [--average-from 0.3] [--from-scratch --batch-size 64 --lr 2e-4]
         (RUN/model: the best checkpoint; RUN/model_averaged: the weight average)
 """
 

@@ -7,7 +7,7 @@ import csv
 import numpy as np
 
 from mvtrack.metrics import clinical_metrics
-from mvtrack.metrics.plane import distances_from_plane_mm, fit_plane, points_at_phases
+from mvtrack.metrics.plane import fit_plane, points_at_phases
 from mvtrack.metrics.rest import rest_windows
 from mvtrack.pipeline.plane import study_plane
 
@@ -25,11 +25,6 @@ def test_plane_fit_recovers_a_known_plane():
     np.testing.assert_allclose(fitted_centre, points.mean(0))
     _, _, off = fit_plane(points + np.outer([1, -1, 1, -1, 1, -1], normal) * 2.0)
     assert 1.0 < off <= 2.0 + 1e-9  # the fit may tilt a little toward the alternating offsets
-
-
-def test_distances_from_the_plane_of_other_points():
-    square = np.array([[0.0, 0, 0], [10, 0, 0], [0, 10, 0], [10, 10, 0]])
-    np.testing.assert_allclose(distances_from_plane_mm([[5.0, 5, 3], [1.0, 2, -4]], square), [3.0, 4.0])
 
 
 def test_points_at_phases_resamples_each_cycle_onto_one_phase_grid():

@@ -63,12 +63,6 @@ def points_at_phases(points_mm: np.ndarray, times_s: np.ndarray, rr_s: float, n_
     return out
 
 
-def distances_from_plane_mm(points_mm: np.ndarray, plane_points_mm: np.ndarray) -> np.ndarray:
-    """Unsigned distances (mm) of (P, 3) points from the least-squares plane of (K, 3) other points (K >= 3)."""
-    centre, normal, _ = fit_plane(plane_points_mm)
-    return np.abs((np.asarray(points_mm, dtype=float) - centre) @ normal)
-
-
 def mv_plane_track(views: dict[str, dict], n_phases: int | None = None) -> PlaneTrack:
     """Fit the MV plane per phase.
 

@@ -469,9 +469,7 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
                 dark_wall_probability: float = 0.0, dark_groove_probability: float = 0.0) -> SyntheticView:
     # the hinge look, the busy surroundings, the dark walls and the dark groove draw from streams of
     # their own, so that without them the view is what it was
-    look_rng, busy_rng = rng.spawn(2)
-    (dark_rng,) = rng.spawn(1)
-    (groove_rng,) = rng.spawn(1)
+    look_rng, busy_rng, dark_rng, groove_rng = rng.spawn(4)
     dilated = rng.random() < 0.15
     hypertrophy = rng.random() < 0.12
     shape = _sample_shape(view, rng, dilated, hypertrophy)
