@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mvtrack.io import Cine
+from mvtrack.models.store import ModelSet, read_manifest, sha256_of
 
 REAL_SAMPLE = Path(__file__).resolve().parents[1] / "src" / "mvtrack" / "data" / "mvnet-sample"
 LEGACY_MULTIFRAME = Path(__file__).resolve().parent / "data" / "legacy-multiframe" / "heart-16frames.dcm"
@@ -68,3 +71,26 @@ def synthetic_root(tmp_path_factory):
     for index in range(3):
         write_subject(generate_subject(77, index), root, "dicom")
     return root
+
+
+def with_critics(model_dir, out, critics: dict[str, str]):
+    """A copy of a model folder whose manifest names, per view, one of its ONNX files as the critic."""
+    shutil.copytree(model_dir, out)
+    manifest = read_manifest(out)
+    manifest["critics"] = {}
+    for view, onnx in critics.items():
+        entry = manifest["networks"][onnx.removesuffix(".onnx")]
+        manifest["critics"][f"{view.lower()}_stage2"] = {"onnx": onnx, "onnx_sha256": sha256_of(out / onnx),
+                                                         "network": entry["network"]}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return ModelSet(out)
+
+
+def with_ensemble(model_dir, out, view: str, member: str):
+    """A copy of a model folder whose stage 2 for ``view`` is an ensemble with another of its ONNX files."""
+    shutil.copytree(model_dir, out)
+    manifest = read_manifest(out)
+    entry = manifest["networks"][f"{view.lower()}_stage2"]
+    entry["ensemble"] = [{"onnx": member, "onnx_sha256": sha256_of(out / member), "network": entry["network"]}]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return ModelSet(out)

@@ -10,7 +10,7 @@ from mvtrack.models.network import NetworkConfig, build_network
 from mvtrack.synth.generator import generate_subject
 from mvtrack.train.consistency import ConsistencyConfig, TorchStage2, WithStage2, adapt_stage2
 
-from conftest import TINY
+from conftest import TINY, with_critics
 
 
 def _tiny_stage2(seed: int = 0):
@@ -196,3 +196,22 @@ def test_adapt_model_learns_on_unlabelled_studies_and_writes_a_model_folder(synt
                                        "--steps", "1", "--anchor-subjects", "0"])
     assert missing.exit_code == 2 and "no 3CH cine to learn from" in missing.output
     assert "Traceback" not in missing.output and not (tmp_path / "x" / "manifest.json").exists()
+
+
+def test_a_view_qc_distrusted_before_adapting_stays_withheld_after(tiny_model_dir, tmp_path):
+    """The adapted network has no second opinion (the critic was set against the unadapted one), so a
+    view QC did not stand behind before the adaptation gives no metrics after it either."""
+    from mvtrack.pipeline.adapt import AdaptConfig
+    from mvtrack.pipeline.study import analyze_cines
+
+    cines = [v.cine for v in generate_subject(77, 1).views.values()]
+    models = with_critics(tiny_model_dir, tmp_path / "other", {"4CH": "2ch_stage2.onnx"})  # a critic that disagrees
+    plain = analyze_cines(cines, "s", models, stage2_passes=1, search=False)
+    assert "4CH" in plain.unreliable and plain.result["views"]["4CH"]["metrics"]["mapse_mm"] is None
+    config = AdaptConfig(ConsistencyConfig(steps=2, frames_per_step=2, learning_rate=1e-2), anchor_subjects=1, tries=1)
+    adapted = analyze_cines(cines, "s", models, stage2_passes=1, search=False, adapt=config)
+    view = adapted.result["views"]["4CH"]
+    assert view["critic_disagreement_mm"] is None  # no check ran on the adapted network
+    assert view["metrics"]["mapse_mm"] is None and "before the adaptation" in view["metrics"]["reasons"]["mapse_mm"]
+    assert any(r.startswith("4CH: not trusted before the adaptation") for r in adapted.result["qc"]["reasons"])
+    assert "4CH" not in adapted.result["study_views"]

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import with_critics, with_ensemble
 from typer.testing import CliRunner
 
 from mvtrack.cli import app
@@ -192,23 +193,6 @@ def test_numbers_qc_does_not_stand_behind_are_withheld(tiny_model_dir, monkeypat
     assert result["metrics"]["mapse_mm"] is not None and result["study_views"] == [cines[0].view]
 
 
-def _with_critics(model_dir, out, critics: dict[str, str]):
-    """A copy of a model folder whose manifest names, per view, one of its ONNX files as the critic."""
-    import shutil
-
-    from mvtrack.models.store import read_manifest, sha256_of
-
-    shutil.copytree(model_dir, out)
-    manifest = read_manifest(out)
-    manifest["critics"] = {}
-    for view, onnx in critics.items():
-        entry = manifest["networks"][onnx.removesuffix(".onnx")]
-        manifest["critics"][f"{view.lower()}_stage2"] = {"onnx": onnx, "onnx_sha256": sha256_of(out / onnx),
-                                                         "network": entry["network"]}
-    (out / "manifest.json").write_text(json.dumps(manifest))
-    return ModelSet(out)
-
-
 def test_a_critic_that_disagrees_withholds_the_view_and_one_that_agrees_does_not(tiny_model_dir, tmp_path):
     """Confident but wrong is what the other flags miss: a second stage-2 network that reads the frames
     differently (the manifest's critics) must agree with stage 2, or the view gives no metrics."""
@@ -217,13 +201,13 @@ def test_a_critic_that_disagrees_withholds_the_view_and_one_that_agrees_does_not
 
     assert ModelSet(tiny_model_dir).critic("4CH") is None  # no critics, no check
     cines = [v.cine for v in generate_subject(77, 1).views.values()]
-    agreeing = _with_critics(tiny_model_dir, tmp_path / "same", {"2CH": "2ch_stage2.onnx", "4CH": "4ch_stage2.onnx"})
+    agreeing = with_critics(tiny_model_dir, tmp_path / "same", {"2CH": "2ch_stage2.onnx", "4CH": "4ch_stage2.onnx"})
     result = analyze_cines(cines, "s", agreeing, stage2_passes=2, search=False).result
     for view in result["views"].values():
         assert view["critic_disagreement_mm"] == pytest.approx(0.0, abs=1e-3)
     assert not any("second network" in reason for reason in result["qc"]["reasons"])
     # the 4CH's critic: another network (the 2CH's stage 2: other random weights, another head)
-    other = _with_critics(tiny_model_dir, tmp_path / "other", {"4CH": "2ch_stage2.onnx"})
+    other = with_critics(tiny_model_dir, tmp_path / "other", {"4CH": "2ch_stage2.onnx"})
     result = analyze_cines(cines, "s", other, stage2_passes=2, search=False).result
     disagreement = result["views"]["4CH"]["critic_disagreement_mm"]
     assert disagreement > MAX_CRITIC_DISAGREEMENT_MM and result["views"]["2CH"]["critic_disagreement_mm"] is None
@@ -234,20 +218,6 @@ def test_a_critic_that_disagrees_withholds_the_view_and_one_that_agrees_does_not
     assert "2CH" in critic_flag(9.0, "2CH")
 
 
-def _with_ensemble(model_dir, out, view: str, member: str):
-    """A copy of a model folder whose stage 2 for ``view`` is an ensemble with another of its ONNX files."""
-    import shutil
-
-    from mvtrack.models.store import read_manifest, sha256_of
-
-    shutil.copytree(model_dir, out)
-    manifest = read_manifest(out)
-    entry = manifest["networks"][f"{view.lower()}_stage2"]
-    entry["ensemble"] = [{"onnx": member, "onnx_sha256": sha256_of(out / member), "network": entry["network"]}]
-    (out / "manifest.json").write_text(json.dumps(manifest))
-    return ModelSet(out)
-
-
 def test_an_ensemble_stage2_averages_its_networks_and_its_disagreement_is_the_check(tiny_model_dir, tmp_path):
     """An ensemble's points are the mean of its members'; its members' disagreement on the last pass
     is the second opinion QC checks (no critic needed): identical members agree, others do not."""
@@ -256,7 +226,7 @@ def test_an_ensemble_stage2_averages_its_networks_and_its_disagreement_is_the_ch
     from mvtrack.pipeline.study import analyze_cines
 
     plain = ModelSet(tiny_model_dir)
-    mixed = _with_ensemble(tiny_model_dir, tmp_path / "mixed", "4CH", "2ch_stage2.onnx")
+    mixed = with_ensemble(tiny_model_dir, tmp_path / "mixed", "4CH", "2ch_stage2.onnx")
     crops = np.random.default_rng(0).random((3, *CROP_SHAPE)).astype(np.float32)
     expected = (plain.network("4CH", 2).predict(crops) + plain.network("2CH", 2).predict(crops)) / 2
     ensemble = mixed.network("4CH", 2)
@@ -268,7 +238,7 @@ def test_an_ensemble_stage2_averages_its_networks_and_its_disagreement_is_the_ch
     assert "+" in mixed.ids()["4ch_stage2"] and "+" not in mixed.ids()["2ch_stage2"]
 
     cines = [v.cine for v in generate_subject(77, 1).views.values()]
-    same = _with_ensemble(tiny_model_dir, tmp_path / "same", "4CH", "4ch_stage2.onnx")
+    same = with_ensemble(tiny_model_dir, tmp_path / "same", "4CH", "4ch_stage2.onnx")
     result = analyze_cines(cines, "s", same, stage2_passes=2, search=False).result
     assert result["views"]["4CH"]["critic_disagreement_mm"] == pytest.approx(0.0, abs=1e-3)
     assert result["views"]["2CH"]["critic_disagreement_mm"] is None  # a single network, no critic: no check

@@ -121,17 +121,24 @@ def try_score(result: dict, notes: dict[str, dict]) -> tuple[str, float]:
 
 
 def adapted_study(analyse, models, config: AdaptConfig = AdaptConfig()):
-    """Analyse with ``analyse(models) -> StudyResult``, adapt every view's stage 2 around that analysis
-    (``config.tries`` times, seeds ``config.seed ..``), analyse again with each, and return the try
-    :func:`try_score` ranks best, with ``result["adaptation"]`` saying what was done and chosen."""
+    """Analyse with ``analyse(models, distrusted=None) -> StudyResult``, adapt every view's stage 2 around
+    that analysis (``config.tries`` times, seeds ``config.seed ..``), analyse again with each, and return
+    the try :func:`try_score` ranks best, with ``result["adaptation"]`` saying what was done and chosen.
+
+    A view whose tracking QC did not stand behind before adapting keeps its metrics withheld after it:
+    an adapted network has no second opinion of its own (a critic's threshold was set against the
+    network it was trained beside; v5's 4CH ensemble is replaced by one adapted member), and the tries
+    are chosen by how well the views agree in space, which a view off the valve can still do."""
     first = analyse(models)
+    distrusted = {view: f"not trusted before the adaptation ({why}); the adapted network has no check of its own"
+                  for view, why in first.unreliable.items()}
     tracks = {view: track.points_px for view, track in first.tracks.items()}
     anchors = study_anchors(first.cines, config)
     tries = []
     for k in range(max(config.tries, 1)):
         seeded = replace(config, seed=config.seed + k)
         adapted, notes = adapted_models(models, first.cines, tracks, seeded, anchors)
-        study = analyse(adapted)
+        study = analyse(adapted, distrusted)
         tries.append((try_score(study.result, notes), seeded.seed, study, notes))
     (criterion, _), seed, study, notes = min(tries, key=lambda item: item[0][1])
     study.result["adaptation"] = {

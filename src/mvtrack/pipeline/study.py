@@ -27,6 +27,8 @@ class StudyResult:
     cines: dict[str, Cine]
     tracks: dict[str, Track]
     selection: list[str] = field(default_factory=list)
+    #: view -> why QC does not stand behind its tracking (its metrics are withheld)
+    unreliable: dict[str, str] = field(default_factory=dict)
 
     @property
     def metrics(self) -> dict:
@@ -34,8 +36,13 @@ class StudyResult:
 
 
 def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: int = DEFAULT_STAGE2_PASSES, smooth: bool = True,
-                  timings: dict | None = None, search: bool = True, adapt=None) -> StudyResult:
+                  timings: dict | None = None, search: bool = True, adapt=None,
+                  distrusted: dict[str, str] | None = None) -> StudyResult:
     """Track and measure a study already read into cines (``search``: see :func:`track_cine`).
+
+    ``distrusted``: views (view -> why) that an earlier analysis of the same study did not stand
+    behind; their metrics stay withheld whatever this analysis's own QC says (``--adapt``: the adapted
+    networks have no second opinion of their own).
 
     ``adapt`` (a :class:`mvtrack.pipeline.adapt.AdaptConfig`, needs PyTorch): analyse once, adapt each
     view's stage 2 to its cine around that track, and analyse again with the adapted networks (several
@@ -47,8 +54,8 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
     if adapt is not None:
         from mvtrack.pipeline.adapt import adapted_study
 
-        return adapted_study(lambda chosen_models: analyze_cines(cines, study_id, chosen_models, stage2_passes, smooth,
-                                                                 timings, search), models, adapt)
+        return adapted_study(lambda chosen_models, distrusted=None: analyze_cines(
+            cines, study_id, chosen_models, stage2_passes, smooth, timings, search, distrusted=distrusted), models, adapt)
     trackable = tuple(view for view in VIEWS if models.has(view, 1) and models.has(view, 2))
     chosen, selection, selection_flags = select_series(cines, trackable)
     left_out = list(dict.fromkeys(note for cine in cines for note in cine.notes if note.startswith(LEFT_OUT_SERIES)))
@@ -56,9 +63,11 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
     if not chosen:
         found = ", ".join(sorted({c.view for c in cines})) or "none"
         raise AnalysisError(f"{study_id}: no {' or '.join(trackable)} cine found (views found: {found}); force one with --view")
-    tracks, views, unreliable = {}, {}, {}  # unreliable: {view: why its metrics are withheld}
+    tracks, views = {}, {}
+    unreliable = {view: why for view, why in (distrusted or {}).items() if view in chosen}  # {view: why withheld}
     flags = [note for note in left_out if any(f", {view})" in note for view in trackable if view not in chosen)]
     flags += selection_flags
+    flags += [f"{view}: {why}" for view, why in unreliable.items()]
     axis_lines = long_axis_lines(chosen)
     for view, cine in chosen.items():
         start = time.perf_counter()
@@ -125,7 +134,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
     flags += plane_flags
     result["rest_periods"] = study_rest_periods(result)
     result["qc"] = {"needs_review": bool(flags), "reasons": flags}
-    return StudyResult(result, chosen, tracks, selection)
+    return StudyResult(result, chosen, tracks, selection, unreliable)
 
 
 def withheld_metrics(metrics: dict, reason: str) -> dict:
