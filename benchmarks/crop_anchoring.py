@@ -38,7 +38,7 @@ def anchoring(cine, start_px: np.ndarray, models) -> tuple[np.ndarray, np.ndarra
     along = []
     for shift in SHIFTS_MM:
         std = standardisation_from_points(start_px + shift * normal / mm, spacing)
-        points, _ = stage2_points(cine, models, std)
+        points, _ = stage2_points(cine, models.network(cine.view, 2), std)
         along.append((((points - start_px) * mm) @ normal).mean(-1))  # (T,)
     along = np.array(along)
     slope = np.polyfit(SHIFTS_MM, along, 1)[0]

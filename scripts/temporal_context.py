@@ -219,23 +219,6 @@ class TemporalStage2:
         return targets_to_points(out, self.input_shape)
 
 
-class WithTemporal:
-    """The shipped model set with one view's stage 2 replaced by a :class:`TemporalStage2`."""
-
-    def __init__(self, models, view: str, stage2: TemporalStage2):
-        self._models, self._view, self.stage2 = models, view, stage2
-        self.model_id = f"{models.model_id}+temporal-{view}"
-
-    def network(self, view: str, stage: int):
-        return self.stage2 if (view, stage) == (self._view, 2) else self._models.network(view, stage)
-
-    def critic(self, view: str):
-        return self._models.critic(view)
-
-    def __getattr__(self, name):
-        return getattr(self._models, name)
-
-
 def _tell_networks_the_cine() -> None:
     """Stage 2 runs on whole cines or, in the start search, on a subset of their frames: let a
     temporal network know which (its frame times) before each run."""
@@ -243,11 +226,10 @@ def _tell_networks_the_cine() -> None:
 
     plain = track.stage2_points_batch
 
-    def with_times(cine, models, *args, **kwargs):
-        network = models.network(cine.view, 2)
+    def with_times(cine, network, *args, **kwargs):
         if isinstance(network, TemporalStage2):
             network.times_s, network.rr_s = cine.times_s, cine.rr_s
-        return plain(cine, models, *args, **kwargs)
+        return plain(cine, network, *args, **kwargs)
 
     track.stage2_points_batch = with_times
 
@@ -258,7 +240,7 @@ def evaluate(args) -> None:
     import torch
 
     from mvtrack.evaluate.points import align_point_order, point_errors_mm
-    from mvtrack.models.store import ModelSet
+    from mvtrack.models.store import ModelSet, WithStage2
     from mvtrack.pipeline.track import track_cine
     from mvtrack.synth.generator import generate_subject
 
@@ -273,7 +255,8 @@ def evaluate(args) -> None:
         checkpoint = torch.load(args.run / "best.pt", map_location="cpu")
         model.load_state_dict(checkpoint["state_dict"])
         model.eval()
-        candidates["temporal"] = WithTemporal(shipped, args.view, TemporalStage2(model, checkpoint.get("context_s", CONTEXT_S)))
+        candidates["temporal"] = WithStage2(shipped, {args.view: TemporalStage2(model, checkpoint.get("context_s", CONTEXT_S))},
+                                            label=f"temporal-{args.view}", note="with temporal context")
         print(f"checkpoint: iteration {checkpoint['iteration']}, val {checkpoint['val_mm']:.3f} mm, "
               f"context {checkpoint.get('context_s', CONTEXT_S)} s", flush=True)
     if args.skip_shipped:

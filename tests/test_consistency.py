@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import TINY, with_critics
 
 from mvtrack.models.network import NetworkConfig, build_network
+from mvtrack.models.store import WithStage2
 from mvtrack.synth.generator import generate_subject
-from mvtrack.train.consistency import ConsistencyConfig, TorchStage2, WithStage2, adapt_stage2
-
-from conftest import TINY, with_critics
+from mvtrack.train.consistency import ConsistencyConfig, TorchStage2, adapt_stage2
 
 
 def _tiny_stage2(seed: int = 0):

@@ -214,3 +214,37 @@ class ModelSet:
                                      for member in [entry, *entry.get("ensemble", [])])
                     for name, entry in self.manifest["networks"].items()})
         return ids
+
+
+class WithStage2:
+    """A model set whose stage-2 network for some views is replaced (an adapted one for ``--adapt``, a
+    candidate under test in a script): ``stage2`` {view: network}; ``label`` goes into the model id and
+    ``note`` after each replaced network's id in results.json."""
+
+    def __init__(self, models, stage2: dict, label: str = "consistency", note: str = "adapted to this study"):
+        self.models, self.stage2, self.label, self.note = models, stage2, label, note
+
+    def has(self, view: str, stage: int) -> bool:
+        return self.models.has(view, stage)
+
+    def network(self, view: str, stage: int):
+        if stage == 2 and view in self.stage2:
+            return self.stage2[view]
+        return self.models.network(view, stage)
+
+    def critic(self, view: str):
+        """No critic for a replaced stage 2: the critic's threshold was set against the original one."""
+        if view in self.stage2 or not hasattr(self.models, "critic"):
+            return None
+        return self.models.critic(view)
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.models.model_id}+{self.label}"
+
+    def ids(self) -> dict:
+        ids = self.models.ids()
+        for view in self.stage2:
+            name = f"{view.lower()}_stage2"
+            ids[name] = f"{ids.get(name, name)}, {self.note}"
+        return ids

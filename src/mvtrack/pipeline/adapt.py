@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from mvtrack.io import Cine
+from mvtrack.models.store import WithStage2
 from mvtrack.train.consistency import (
     ConsistencyConfig,
     TorchStage2,
-    WithStage2,
     adapt_stage2,
     disagreement_summary,
 )

@@ -83,23 +83,24 @@ def stage1_points(cine: Cine, models) -> np.ndarray:
     return stage1.to_original(predicted)
 
 
-def stage2_points(cine: Cine, models, std: Standardisation, shifts=((0.0, 0.0),),
+def stage2_points(cine: Cine, network, std: Standardisation, shifts=((0.0, 0.0),),
                   coefficients: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Stage 2 on a standardised cine: (mean points (T, 2, 2) in stored pixels, spread SD in mm (T, 2)).
+
+    ``network``: a stage-2 network of the cine's view (``predict(crops (N, 118, 162)) -> (N, 2, 2)``).
 
     Each shift moves the crop by a few standardised pixels; the predictions, mapped back to stored
     pixels, should agree when the network is sure of itself.
     """
-    return stage2_points_batch(cine, models, [std], shifts, coefficients)[0]
+    return stage2_points_batch(cine, network, [std], shifts, coefficients)[0]
 
 
-def stage2_points_batch(cine: Cine, models, stds: list[Standardisation], shifts=((0.0, 0.0),),
+def stage2_points_batch(cine: Cine, network, stds: list[Standardisation], shifts=((0.0, 0.0),),
                         coefficients: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """:func:`stage2_points` for several standardisations of one cine, in one network run (the start
     search's many starts cost a few large batches instead of many small ones)."""
     if not stds:
         return []
-    network = models.network(cine.view, 2)
     out_shape = stds[0].out_shape
     crops = np.concatenate([shifted_crops(cine.frames, std, shifts, coefficients).reshape(-1, *out_shape) for std in stds])
     predicted = network.predict(crops).reshape(len(stds), len(shifts), cine.n_frames, 2, 2)
@@ -156,6 +157,7 @@ def stage2_passes_batch(cine: Cine, models, starts_px: list[np.ndarray], n_passe
                         coefficients: np.ndarray | None = None) -> list[tuple | None]:
     """:func:`stage2_passes_from` from several starts, each pass run for all of them at once; None for
     a start that cannot be standardised at some pass."""
+    network = models.network(cine.view, 2)
     histories: list[tuple | None] = [([], np.zeros((cine.n_frames, 2)), []) for _ in starts_px]
     points = list(starts_px)
     for index in range(n_passes):
@@ -169,22 +171,11 @@ def stage2_passes_batch(cine: Cine, models, starts_px: list[np.ndarray], n_passe
                 live.append(k)
             except ValueError:
                 histories[k] = None
-        for k, std, (moved, spread) in zip(live, stds, stage2_points_batch(cine, models, stds, shifts, coefficients)):
+        for k, std, (moved, spread) in zip(live, stds, stage2_points_batch(cine, network, stds, shifts, coefficients)):
             passes, _, used = histories[k]
             histories[k] = ([*passes, moved], spread, [*used, std])
             points[k] = moved
     return histories
-
-
-class _OneNetwork:
-    """A stand-in model set whose stage 2 is one given network (a critic or an ensemble member, for the
-    second-opinion checks below)."""
-
-    def __init__(self, network):
-        self._network = network
-
-    def network(self, view: str, stage: int):
-        return self._network
 
 
 def critic_disagreement_mm(cine: Cine, critic, track: Track) -> np.ndarray | None:
@@ -194,7 +185,7 @@ def critic_disagreement_mm(cine: Cine, critic, track: Track) -> np.ndarray | Non
     have been put in anatomical order since). None when the track has no stage-2 pass."""
     if not track.standardisations:
         return None
-    points, _ = stage2_points(cine, _OneNetwork(critic), track.standardisations[-1], TTA_SHIFTS_PX)
+    points, _ = stage2_points(cine, critic, track.standardisations[-1], TTA_SHIFTS_PX)
     return _order_free_distance_mm(points, track.passes[-1], cine.pixel_spacing_mm)
 
 
@@ -204,7 +195,7 @@ def members_disagreement_mm(cine: Cine, ensemble, track: Track) -> np.ndarray | 
     test-time shifts); with more than two members, the mean over pairs. None without a stage-2 pass."""
     if not track.standardisations:
         return None
-    points = [stage2_points(cine, _OneNetwork(ensemble.member(k)), track.standardisations[-1], TTA_SHIFTS_PX)[0]
+    points = [stage2_points(cine, ensemble.member(k), track.standardisations[-1], TTA_SHIFTS_PX)[0]
               for k in range(len(ensemble.members))]
     pairs = [_order_free_distance_mm(a, b, cine.pixel_spacing_mm)
              for i, a in enumerate(points) for b in points[i + 1:]]

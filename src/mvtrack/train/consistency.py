@@ -63,38 +63,6 @@ class TorchStage2:
         return targets_to_points(np.concatenate(out), self.input_shape)
 
 
-class WithStage2:
-    """A model set whose stage-2 network for some views is replaced (e.g. by an adapted one)."""
-
-    def __init__(self, models, stage2: dict):
-        self.models, self.stage2 = models, stage2
-
-    def has(self, view: str, stage: int) -> bool:
-        return self.models.has(view, stage)
-
-    def network(self, view: str, stage: int):
-        if stage == 2 and view in self.stage2:
-            return self.stage2[view]
-        return self.models.network(view, stage)
-
-    def critic(self, view: str):
-        """No critic for a replaced stage 2: the critic's threshold was set against the original one."""
-        if view in self.stage2 or not hasattr(self.models, "critic"):
-            return None
-        return self.models.critic(view)
-
-    @property
-    def model_id(self) -> str:
-        return self.models.model_id + "+consistency"
-
-    def ids(self) -> dict:
-        ids = self.models.ids()
-        for view in self.stage2:
-            name = f"{view.lower()}_stage2"
-            ids[name] = f"{ids.get(name, name)}, adapted to this study"
-        return ids
-
-
 def _crops_and_inverse(cine: Cine, track_px: np.ndarray, frames: np.ndarray, config: ConsistencyConfig,
                        rng: np.random.Generator):
     """Crops (F, 118, 162) of the given frames from one perturbed standardisation, and its inverse 3x3."""
