@@ -12,6 +12,12 @@ Rows: median over the phases (and over the second half of the cycle: diastole, w
 goes wrong), and the phase with the largest distance. Needs a reference study with three views that
 carry DICOM plane geometry (data/bivme-patient1: 2CH, 3CH, 4CH).
 
+A second table asks whether two views could correct each other (a study has 2CH and 4CH more often
+than a third view): per tracked view and point, its distance from the plane through the other
+tracked view's two points and this view's other point, for the reference's points and for
+mvtrack's; and mvtrack's point error before and after moving the point, within its own image plane,
+onto that plane.
+
     .venv/bin/python benchmarks/reference_planarity.py [--model DIR]
 """
 
@@ -52,6 +58,40 @@ def distances_mm(points: np.ndarray, centres: np.ndarray, normals: np.ndarray) -
     return np.abs(np.einsum("npk,nk->np", points - centres[:, None], normals))
 
 
+def onto_plane_within_view(point: np.ndarray, centre: np.ndarray, normal: np.ndarray, view_normal: np.ndarray) -> np.ndarray:
+    """(3,) the point moved within its image plane (unit normal ``view_normal``) along the in-plane
+    direction of the plane's ``normal`` until it lies on the plane (the closest such point)."""
+    in_plane = normal - (normal @ view_normal) * view_normal
+    return point - ((point - centre) @ normal) / (in_plane @ normal) * in_plane
+
+
+def two_view_rows(name: str, cines: dict, ref_phases: dict, ours_phases: dict) -> list[str]:
+    """Rows of the second table for the tracked views in ``ours_phases`` (two views)."""
+    from mvtrack.geometry.patient import plane_normal
+    from mvtrack.metrics.plane import fit_plane
+
+    rows = []
+    for view, other in ((a, b) for a in sorted(ours_phases) for b in sorted(ours_phases) if a != b):
+        view_normal = plane_normal(cines[view].orientation)
+        for point in range(2):
+            cells = [name, view, f"{point} (reference order)", other]
+            moved_errors, errors = [], []
+            for source in (ref_phases, ours_phases):
+                distances = []
+                for phase in range(len(source[view])):
+                    centre, normal, _ = fit_plane(np.vstack([source[other][phase], source[view][phase][1 - point]]))
+                    distances.append(abs((source[view][phase][point] - centre) @ normal))
+                    if source is ours_phases:
+                        moved = onto_plane_within_view(source[view][phase][point], centre, normal, view_normal)
+                        truth = ref_phases[view][phase][point]
+                        errors.append(np.linalg.norm(source[view][phase][point] - truth))
+                        moved_errors.append(np.linalg.norm(moved - truth))
+                cells.append(f"{np.median(distances):.1f} / {max(distances):.1f}")
+            cells.append(f"{np.median(errors):.1f} -> {np.median(moved_errors):.1f}")
+            rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=None)
@@ -72,6 +112,7 @@ def main() -> None:
           "| mvtrack: median / diastole / worst (phase) |")
     print("|---|---|---|---|---|---|")
     half = args.phases // 2
+    second_table = []
     for folder in reference_studies(REPO / "data"):
         reference = load_reference(folder)
         paths = reference_series_paths(folder, reference, tuple(reference["views"]))
@@ -81,6 +122,7 @@ def main() -> None:
         cines = {view: study.cines.get(view) or read_cines([path], view=view)[0] for view, path in paths.items()}
         ref_phases = {view: phase_points(cines[view], reference["views"][view]["points_px"], args.phases)
                       for view in cines}
+        ours_phases = {}
         for view, out in sorted(study.result["views"].items()):
             ref_view = reference["views"][view]
             ours = match_frames(np.asarray(out["points_px"], dtype=float), np.asarray(out["times_s"]),
@@ -89,13 +131,22 @@ def main() -> None:
             others = [v for v in sorted(ref_phases) if v != view]
             centres, normals, flatness = other_views_planes([ref_phases[v] for v in others])
             theirs_d = distances_mm(ref_phases[view], centres, normals)
-            ours_d = distances_mm(phase_points(cines[view], ours, args.phases), centres, normals)
+            ours_phases[view] = phase_points(cines[view], ours, args.phases)
+            ours_d = distances_mm(ours_phases[view], centres, normals)
             for point in range(2):
                 cells = [folder.name, view, f"{point} (reference order)",
                          f"{' + '.join(others)} ({np.median(flatness):.1f})"]
                 for d in (theirs_d[:, point], ours_d[:, point]):
                     cells.append(f"{np.median(d):.1f} / {np.median(d[half:]):.1f} / {d.max():.1f} ({int(d.argmax())})")
                 print("| " + " | ".join(cells) + " |")
+        if len(ours_phases) == 2:
+            second_table += two_view_rows(folder.name, cines, ref_phases, ours_phases)
+    print("\nTwo views only: distance (mm) of each point from the plane through the other view's two points and "
+          "this view's other point, per phase; mvtrack's point error (median over phases, mm) before -> after "
+          "moving it within its image plane onto that plane")
+    print("| study | view | point | other view | reference: median / worst | mvtrack: median / worst | mvtrack error: before -> after |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(second_table))
 
 
 if __name__ == "__main__":
