@@ -116,12 +116,23 @@ def test_an_adapted_analysis_says_what_was_adapted_and_changes_stage_2_only(tiny
     assert "adaptation" not in plain.result
 
 
-def test_tries_are_ranked_by_the_plane_residual_or_else_by_the_disagreement():
-    from mvtrack.pipeline.adapt import try_score
+def test_tries_are_ranked_by_the_plane_residual_of_all_views_or_else_by_the_disagreement():
+    """The plane of every tracked view, whether or not QC withholds a view's metrics (the study's own
+    ``mv_plane`` leaves those out); one view gives no plane, and then the shift disagreement ranks."""
+    from types import SimpleNamespace
 
+    from mvtrack.pipeline.adapt import try_score
+    from mvtrack.pipeline.plane import study_plane
+
+    subject = generate_subject(4242, 2)
+    cines = {view: v.cine for view, v in subject.views.items()}
+    tracks = {view: SimpleNamespace(points_px=v.points_px) for view, v in subject.views.items()}
     notes = {"2CH": {"disagreement_after_mm": 1.0}, "4CH": {"disagreement_after_mm": 2.0}}
-    assert try_score({"mv_plane": {"residual_median_mm": 4.4}}, notes) == ("MV-plane residual (median, mm)", 4.4)
-    criterion, value = try_score({"mv_plane": {"plane": None, "reason": "one view"}}, notes)
+    plane, _ = study_plane(cines, {view: t.points_px for view, t in tracks.items()}, list(tracks))
+    criterion, value = try_score(SimpleNamespace(cines=cines, tracks=tracks), notes)
+    assert criterion == "MV-plane residual (median, mm)" and value == plane["residual_median_mm"] > 0
+    one_view = SimpleNamespace(cines=cines, tracks={"2CH": tracks["2CH"]})
+    criterion, value = try_score(one_view, notes)
     assert criterion.startswith("shift disagreement") and value == 1.5
 
 

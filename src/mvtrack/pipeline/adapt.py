@@ -24,6 +24,7 @@ import numpy as np
 
 from mvtrack.io import Cine
 from mvtrack.models.store import WithStage2
+from mvtrack.pipeline.plane import study_plane
 from mvtrack.train.consistency import (
     ConsistencyConfig,
     TorchStage2,
@@ -109,11 +110,13 @@ def adapted_models(models, cines: dict[str, Cine], tracks_px: dict[str, np.ndarr
     return WithStage2(models, replaced), notes
 
 
-def try_score(result: dict, notes: dict[str, dict]) -> tuple[str, float]:
-    """(criterion, value; lower is better) by which the tries of one study are compared: the median
-    MV-plane residual (mm) when the study has a plane, else the mean shift disagreement (mm) after
-    adaptation over its views."""
-    residual = (result.get("mv_plane") or {}).get("residual_median_mm")
+def try_score(study, notes: dict[str, dict]) -> tuple[str, float]:
+    """(criterion, value; lower is better) by which the tries of one study (``StudyResult``) are
+    compared: the median MV-plane residual (mm) of all its tracked views, whatever QC says of them
+    (the study's ``mv_plane`` leaves out the views whose metrics are withheld), when they give a plane;
+    else the mean shift disagreement (mm) after adaptation over its views."""
+    plane, _ = study_plane(study.cines, {view: track.points_px for view, track in study.tracks.items()}, list(study.tracks))
+    residual = plane.get("residual_median_mm")
     if residual is not None:
         return "MV-plane residual (median, mm)", float(residual)
     return "shift disagreement after adaptation (mean over views, mm)", float(
@@ -139,7 +142,7 @@ def adapted_study(analyse, models, config: AdaptConfig = AdaptConfig()):
         seeded = replace(config, seed=config.seed + k)
         adapted, notes = adapted_models(models, first.cines, tracks, seeded, anchors)
         study = analyse(adapted, distrusted)
-        tries.append((try_score(study.result, notes), seeded.seed, study, notes))
+        tries.append((try_score(study, notes), seeded.seed, study, notes))
     (criterion, _), seed, study, notes = min(tries, key=lambda item: item[0][1])
     study.result["adaptation"] = {
         "views": notes, "chosen_seed": seed, "chosen_by": criterion,

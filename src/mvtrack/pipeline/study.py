@@ -79,7 +79,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
         change_mm = track.convergence_mm(cine.pixel_spacing_mm)
         flags += view_flags(track.points_px, track.passes[0], track.spread_mm, cine.pixel_spacing_mm, view, change_mm)
         if is_unreliable(track.spread_mm, change_mm):
-            unreliable[view] = "stage 2 unsure and not converged"
+            unreliable.setdefault(view, "stage 2 unsure and not converged")
         critic_mm = view_disagreement_mm(cine, models, track)
         critic_median_mm = None if critic_mm is None else float(np.median(critic_mm))
         if critic_median_mm is not None and (reason := critic_flag(critic_median_mm, view)):
