@@ -61,8 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
-    from mvtrack.evaluate.reference import load_reference, reference_series_paths, reference_studies
-    from mvtrack.io import read_cines
+    from mvtrack.evaluate.reference import reference_views
     from mvtrack.metrics import displacement_mm
     from mvtrack.models.store import ModelSet
     from mvtrack.synth.generator import generate_subject
@@ -71,13 +70,10 @@ def main() -> None:
     print(f"model {models.model_id}\n")
     print("| view | phase | median slope | largest slope | median offset (mm) | largest offset (mm) |")
     print("|---|---|---:|---:|---:|---:|")
-    for folder in reference_studies(ROOT / "data"):
-        reference = load_reference(folder)
-        for view, path in reference_series_paths(folder, reference).items():
-            cine = read_cines([path], view=view)[0]
-            truth = np.asarray(reference["views"][view]["points_px"], dtype=float)
-            end_systole = int(np.argmax(displacement_mm(truth, cine.pixel_spacing_mm)))
-            print("\n".join(phase_rows(f"{folder.name} {view}", *anchoring(cine, truth, models), end_systole)))
+    for study, view, cine, ref_view in reference_views(ROOT / "data"):
+        truth = np.asarray(ref_view["points_px"], dtype=float)
+        end_systole = int(np.argmax(displacement_mm(truth, cine.pixel_spacing_mm)))
+        print("\n".join(phase_rows(f"{study} {view}", *anchoring(cine, truth, models), end_systole)))
     for index in range(args.subjects):
         for view, rendered in generate_subject(9001, index).views.items():
             end_systole = int(np.argmax(displacement_mm(rendered.points_px, rendered.cine.pixel_spacing_mm)))

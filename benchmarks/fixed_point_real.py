@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=6)
     args = parser.parse_args()
 
-    from mvtrack.evaluate.reference import load_reference, reference_cines, reference_studies, score_view
+    from mvtrack.evaluate.reference import reference_views, score_view
     from mvtrack.models.store import ModelSet
     from mvtrack.pipeline.track import stage2_passes_from
 
@@ -36,25 +36,22 @@ def main() -> None:
     print(f"model {models.model_id}; stage 2 started on the reference points; point error (mm)")
     print("| study | view | start | pass | median | mean | worst (frame) | diastole: worst single point |")
     print("|---|---|---|---:|---:|---:|---|---:|")
-    for folder in reference_studies(REPO / "data"):
-        reference = load_reference(folder)
-        for view, cine in reference_cines(folder, reference).items():
-            ref_view = reference["views"][view]
-            truth = np.asarray(ref_view["points_px"], dtype=float)
-            if len(truth) != cine.n_frames:
-                continue  # the reference is not one point pair per stored frame
-            starts = {"reference, each frame": truth, "first frame's reference, repeated": np.repeat(truth[:1], len(truth), 0)}
-            for start_name, start in starts.items():
-                passes, _, _ = stage2_passes_from(cine, models, start, args.passes, confidence=False)
-                for index, points in enumerate(passes, 1):
-                    if start_name != "reference, each frame" and index != len(passes):
-                        continue
-                    score = score_view(points, cine.times_s, ref_view)
-                    errors = score["point_errors_mm"]  # (T, 2)
-                    worst = int(np.argmax(errors.mean(1)))
-                    diastole = errors[len(errors) // 2:].max()
-                    print(f"| {folder.name} | {view} | {start_name} | {index} | {score['median_mm']:.1f} | "
-                          f"{score['mean_mm']:.1f} | {errors.mean(1).max():.1f} (f{worst}) | {diastole:.1f} |", flush=True)
+    for study, view, cine, ref_view in reference_views(REPO / "data"):
+        truth = np.asarray(ref_view["points_px"], dtype=float)
+        if len(truth) != cine.n_frames:
+            continue  # the reference is not one point pair per stored frame
+        starts = {"reference, each frame": truth, "first frame's reference, repeated": np.repeat(truth[:1], len(truth), 0)}
+        for start_name, start in starts.items():
+            passes, _, _ = stage2_passes_from(cine, models, start, args.passes, confidence=False)
+            for index, points in enumerate(passes, 1):
+                if start_name != "reference, each frame" and index != len(passes):
+                    continue
+                score = score_view(points, cine.times_s, ref_view)
+                errors = score["point_errors_mm"]  # (T, 2)
+                worst = int(np.argmax(errors.mean(1)))
+                diastole = errors[len(errors) // 2:].max()
+                print(f"| {study} | {view} | {start_name} | {index} | {score['median_mm']:.1f} | "
+                      f"{score['mean_mm']:.1f} | {errors.mean(1).max():.1f} (f{worst}) | {diastole:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -76,13 +76,7 @@ def sample_flow_along(flows: np.ndarray, track_px: np.ndarray) -> np.ndarray:
 def main() -> None:
     import argparse
 
-    from mvtrack.evaluate.reference import (
-        load_reference,
-        reference_cines,
-        reference_studies,
-        score_view,
-        truth_as_reference,
-    )
+    from mvtrack.evaluate.reference import reference_views, score_view, truth_as_reference
     from mvtrack.models.store import ModelSet
     from mvtrack.pipeline.track import refine_over_time, track_cine
     from mvtrack.synth.generator import generate_subject
@@ -92,11 +86,7 @@ def main() -> None:
     parser.add_argument("--weights", type=float, nargs="+", default=[0.5, 2.0, 8.0, 32.0])
     args = parser.parse_args()
     repo = __import__("pathlib").Path(__file__).resolve().parents[1]
-    cases = []
-    for folder in reference_studies(repo / "data"):
-        reference = load_reference(folder)
-        for view, cine in reference_cines(folder, reference).items():
-            cases.append((f"real {folder.name} {view}", cine, reference["views"][view]))
+    cases = [(f"real {study} {view}", cine, ref_view) for study, view, cine, ref_view in reference_views(repo / "data")]
     for index in range(args.subjects):
         for view, v in generate_subject(9001, index).views.items():
             cases.append((f"synthetic {index} {view}", v.cine, truth_as_reference(v.cine, v.points_px)))

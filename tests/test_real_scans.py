@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mvtrack.evaluate.reference import load_reference, reference_series_paths, score_view
+from mvtrack.evaluate.reference import load_reference, reference_series_paths, reference_views, score_view
 
 EXAM = Path(__file__).resolve().parents[1] / "data" / "bivme-patient1"
 
@@ -38,6 +38,13 @@ def test_the_exam_copy_has_its_licence_and_references():
     assert set(reference_series_paths(EXAM, reference)) == {"2CH", "4CH"}
     for view in ("2CH", "3CH", "4CH"):
         assert len(reference["views"][view]["points_px"]) == len(reference["views"][view]["times_s"]) == 25
+
+
+def test_reference_views_reads_each_series_as_the_view_it_was_drawn_on():
+    found = {view: (study, cine, ref_view) for study, view, cine, ref_view in reference_views(EXAM.parent)}
+    assert set(found) == {"2CH", "4CH"}
+    for view, (study, cine, ref_view) in found.items():
+        assert study == EXAM.name and cine.view == view and cine.n_frames == len(ref_view["points_px"]) == 25
 
 
 @pytest.mark.parametrize("view", ["2CH", "4CH"])

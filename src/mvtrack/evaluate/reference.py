@@ -45,10 +45,21 @@ def reference_series_paths(study_dir: Path | str, reference: dict, views=("2CH",
 
 
 def reference_cines(study_dir: Path | str, reference: dict, views=("2CH", "4CH")) -> dict:
-    """{view: Cine} read from the series each reference view was drawn on."""
+    """{view: Cine} read from the series each reference view was drawn on, as that view (whatever its
+    description says)."""
     from mvtrack.io import read_cines
 
-    return {view: read_cines([path])[0] for view, path in reference_series_paths(study_dir, reference, views).items()}
+    return {view: read_cines([path], view=view)[0]
+            for view, path in reference_series_paths(study_dir, reference, views).items()}
+
+
+def reference_views(root: Path | str, views=("2CH", "4CH")):
+    """Every reference view of the studies under ``root``: yields (study name, view, Cine, the
+    reference's view entry), the cine read as in :func:`reference_cines`."""
+    for folder in reference_studies(root):
+        reference = load_reference(folder)
+        for view, cine in reference_cines(folder, reference, views).items():
+            yield folder.name, view, cine, reference["views"][view]
 
 
 def truth_as_reference(cine, points_px: np.ndarray) -> dict:
