@@ -70,23 +70,25 @@ def two_view_rows(name: str, cines: dict, ref_phases: dict, ours_phases: dict) -
     from mvtrack.geometry.patient import plane_normal
     from mvtrack.metrics.plane import fit_plane
 
+    def planes(phases: dict, view: str, other: str, point: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per phase, (centre, normal) of the plane through ``other``'s two points and ``view``'s other point."""
+        return [fit_plane(np.vstack([phases[other][phase], phases[view][phase][1 - point]]))[:2]
+                for phase in range(len(phases[view]))]
+
     rows = []
     for view, other in ((a, b) for a in sorted(ours_phases) for b in sorted(ours_phases) if a != b):
         view_normal = plane_normal(cines[view].orientation)
         for point in range(2):
             cells = [name, view, f"{point} (reference order)", other]
-            moved_errors, errors = [], []
-            for source in (ref_phases, ours_phases):
-                distances = []
-                for phase in range(len(source[view])):
-                    centre, normal, _ = fit_plane(np.vstack([source[other][phase], source[view][phase][1 - point]]))
-                    distances.append(abs((source[view][phase][point] - centre) @ normal))
-                    if source is ours_phases:
-                        moved = onto_plane_within_view(source[view][phase][point], centre, normal, view_normal)
-                        truth = ref_phases[view][phase][point]
-                        errors.append(np.linalg.norm(source[view][phase][point] - truth))
-                        moved_errors.append(np.linalg.norm(moved - truth))
+            ours_planes = planes(ours_phases, view, other, point)
+            for phases, fitted in ((ref_phases, planes(ref_phases, view, other, point)), (ours_phases, ours_planes)):
+                distances = [abs((phases[view][phase][point] - centre) @ normal)
+                             for phase, (centre, normal) in enumerate(fitted)]
                 cells.append(f"{np.median(distances):.1f} / {max(distances):.1f}")
+            ours, truth = ours_phases[view][:, point], ref_phases[view][:, point]
+            moved = np.array([onto_plane_within_view(ours[phase], centre, normal, view_normal)
+                              for phase, (centre, normal) in enumerate(ours_planes)])
+            errors, moved_errors = (np.linalg.norm(p - truth, axis=-1) for p in (ours, moved))
             cells.append(f"{np.median(errors):.1f} -> {np.median(moved_errors):.1f}")
             rows.append("| " + " | ".join(cells) + " |")
     return rows
