@@ -57,16 +57,40 @@ def _read_npz_cine(path: Path, view: str | None) -> Cine:
         view_source=view_source,
         source_paths=(str(path),),
         series_description=path.stem,
+        series_uid=str(arrays["series_uid"]) if "series_uid" in arrays else "",
+        **_geometry(arrays, path),
     )
     return validate_cine(cine, path)
 
 
 def write_npz_cine(cine: Cine, path: Path | str) -> None:
+    """Write ``cine`` as ``.npz`` (frames stored as int16 when they are whole numbers that fit, else
+    float32), with its series UID and, where known, its plane geometry (``orientation``, ``position_mm``)."""
+    frames = np.asarray(cine.frames)
+    if np.issubdtype(frames.dtype, np.floating) and frames.size and np.isfinite(frames).all() \
+            and np.array_equal(frames, np.round(frames)) and frames.min() >= -32768 and frames.max() <= 32767:
+        frames = frames.astype(np.int16)
+    extra = {}
+    if cine.orientation is not None and cine.position_mm is not None:
+        extra = {"orientation": np.asarray(cine.orientation, dtype=float), "position_mm": np.asarray(cine.position_mm, dtype=float)}
     np.savez_compressed(
         path,
-        frames=cine.frames,
+        frames=frames,
         pixel_spacing_mm=np.asarray(cine.pixel_spacing_mm),
         times_s=cine.times_s,
         rr_s=np.asarray(cine.rr_s),
         view=np.asarray(cine.view),
+        series_uid=np.asarray(cine.series_uid),
+        **extra,
     )
+
+
+def _geometry(arrays: dict, path: Path) -> dict:
+    """``orientation`` (6,) and ``position_mm`` (3,) when the file has both."""
+    if "orientation" not in arrays or "position_mm" not in arrays:
+        return {}
+    orientation = np.asarray(arrays["orientation"], dtype=float).ravel()
+    position = np.asarray(arrays["position_mm"], dtype=float).ravel()
+    if orientation.size != 6 or position.size != 3:
+        raise CineError(path, "orientation must hold 6 numbers and position_mm 3")
+    return {"orientation": orientation, "position_mm": position}

@@ -56,7 +56,7 @@ def discover_studies(paths: list[Path], batch: bool | None = None) -> list[Study
 
 def write_study_outputs(study_result, out_dir: Path, movies: tuple[str, ...] | bool = ("mp4",), plane_csv: bool = False,
                         sr: bool = False) -> None:
-    """results.json, results.csv, curves.png, overlay movies (``movies``: formats, see
+    """results.json, results.csv, curves.png, cines/<VIEW>.npz (the tracked frames), overlay movies (``movies``: formats, see
     :func:`mvtrack.report.movie.write_movies`; True for MP4, False for none) and report.html into
     ``out_dir``; with ``plane_csv`` also mv_plane.csv (see :func:`write_plane_csv`); with ``sr`` also
     results_sr.dcm, a DICOM SR (see :mod:`mvtrack.report.sr`), or sr_not_written.txt saying why."""
@@ -66,8 +66,15 @@ def write_study_outputs(study_result, out_dir: Path, movies: tuple[str, ...] | b
     from mvtrack.report.html import write_html
     from mvtrack.report.movie import write_movies
 
+    from mvtrack.io.npz import write_npz_cine
+
     formats = ("mp4",) if movies is True else tuple(movies or ())
     result = study_result.result
+    # The frames the points belong to, for `mvtrack review` (which serves only files under OUT_DIR)
+    # and for learning from reviewed studies.
+    (out_dir / "cines").mkdir(exist_ok=True)
+    for view, cine in study_result.cines.items():
+        write_npz_cine(cine, out_dir / "cines" / f"{view}.npz")
     # The movies are encoded by ffmpeg processes: they run while this thread draws the curves.
     with ThreadPoolExecutor(max(1, len(study_result.cines))) as pool:
         movie_paths = {view: pool.submit(write_movies, cine.frames, study_result.tracks[view].points_px, cine.times_s,

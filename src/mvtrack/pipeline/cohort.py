@@ -32,6 +32,8 @@ class AnalysisOptions:
         plane_csv, sr: also write mv_plane.csv / a DICOM SR per study.
         force: redo studies that already have a result.
         threads: ONNX Runtime threads per process (None: the CPUs shared among the processes).
+        anchors: reader anchors per study id (see :func:`mvtrack.pipeline.anchors.read_anchors_file`;
+            a study with anchors is analysed again even without ``force``).
     """
 
     view: str | None = None
@@ -45,6 +47,7 @@ class AnalysisOptions:
     sr: bool = False
     force: bool = False
     threads: int | None = None
+    anchors: dict | None = None
 
 
 def _adapt_config(options: AnalysisOptions):
@@ -85,13 +88,14 @@ def analyse_into(study: Study, out: Path | str, options: AnalysisOptions) -> Stu
 
     out = Path(out)
     start = time.perf_counter()
+    anchors = (options.anchors or {}).get(study.study_id)
 
     def analyse(s: Study):
         return analyze_study(s.paths, view=options.view, stage2_passes=options.stage2_passes, study_id=s.study_id,
                              models=_models(options), search=options.search, skip_unreadable=options.skip_unreadable,
-                             adapt=_adapt_config(options))
+                             adapt=_adapt_config(options), anchors=anchors)
 
-    status = run_study(study, out, analyse, force=options.force, movies=options.movies, plane_csv=options.plane_csv,
+    status = run_study(study, out, analyse, force=options.force or bool(anchors), movies=options.movies, plane_csv=options.plane_csv,
                        sr=options.sr)
     error = read_error(out, study.study_id) if status == "failed" else None
     return StudyOutcome(study.study_id, status, time.perf_counter() - start, error, f"{os.uname().nodename}:{os.getpid()}")

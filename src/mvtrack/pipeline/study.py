@@ -37,7 +37,7 @@ class StudyResult:
 
 def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: int = DEFAULT_STAGE2_PASSES, smooth: bool = True,
                   timings: dict | None = None, search: bool = True, adapt=None,
-                  distrusted: dict[str, str] | None = None) -> StudyResult:
+                  distrusted: dict[str, str] | None = None, anchors: dict | None = None) -> StudyResult:
     """Track and measure a study already read into cines (``search``: see :func:`track_cine`).
 
     ``distrusted``: views (view -> why) that an earlier analysis of the same study did not stand
@@ -47,15 +47,19 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
     ``adapt`` (a :class:`mvtrack.pipeline.adapt.AdaptConfig`, needs PyTorch): analyse once, adapt each
     view's stage 2 to its cine around that track, and analyse again with the adapted networks (several
     tries, the best kept: :func:`mvtrack.pipeline.adapt.adapted_study`); what the adaptation did is in
-    ``result["adaptation"]``."""
+    ``result["adaptation"]``.
+
+    ``anchors``: reader points ``{view or SeriesInstanceUID: {frame_index: [[x, y], [x, y]]}}``; the
+    tracked views are re-tracked from them (:func:`mvtrack.pipeline.anchors.review_result`)."""
     from mvtrack.models.store import ModelSet
 
     models = models or ModelSet()
     if adapt is not None:
         from mvtrack.pipeline.adapt import adapted_study
 
-        return adapted_study(lambda chosen_models, distrusted=None: analyze_cines(
+        adapted = adapted_study(lambda chosen_models, distrusted=None: analyze_cines(
             cines, study_id, chosen_models, stage2_passes, smooth, timings, search, distrusted=distrusted), models, adapt)
+        return with_anchors(adapted, anchors) if anchors else adapted
     trackable = tuple(view for view in VIEWS if models.has(view, 1) and models.has(view, 2))
     chosen, selection, selection_flags = select_series(cines, trackable)
     left_out = list(dict.fromkeys(note for cine in cines for note in cine.notes if note.startswith(LEFT_OUT_SERIES)))
@@ -109,6 +113,10 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
                 "start_search": track.start_search,
                 "critic_disagreement_mm": None if critic_median_mm is None else round(critic_median_mm, 3),
                 "standardisation": track.standardisations[-1].to_dict() if track.standardisations else None,
+                "frame_shape_hw": list(cine.shape),
+                "geometry": None if not has_geometry(cine) else {
+                    "orientation": [float(v) for v in cine.orientation],
+                    "position_mm": [float(v) for v in cine.position_mm]},
             },
         )
     # A view whose tracking failed by its own QC would drag the study curve with it: when another view
@@ -134,7 +142,22 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
     flags += plane_flags
     result["rest_periods"] = study_rest_periods(result)
     result["qc"] = {"needs_review": bool(flags), "reasons": flags}
-    return StudyResult(result, chosen, tracks, selection, unreliable)
+    result["withheld_views"] = dict(unreliable)
+    study = StudyResult(result, chosen, tracks, selection, unreliable)
+    return with_anchors(study, anchors) if anchors else study
+
+
+def with_anchors(study: StudyResult, anchors: dict) -> StudyResult:
+    """The study re-tracked from reader anchors (raw JSON entries keyed by view or SeriesInstanceUID)."""
+    from dataclasses import replace
+
+    from mvtrack.pipeline.anchors import anchors_for_views, review_result
+
+    parsed = anchors_for_views(anchors, study.result["views"], f"{study.result['study']}: anchors")
+    result = review_result(study.result, parsed, source="anchors given to analyze")
+    tracks = {view: replace(track, points_px=np.asarray(result["views"][view]["points_px"], dtype=float))
+              for view, track in study.tracks.items()}
+    return StudyResult(result, study.cines, tracks, study.selection, dict(result["withheld_views"]))
 
 
 def withheld_metrics(metrics: dict, reason: str) -> dict:
@@ -179,7 +202,7 @@ def _pass_names(n: int) -> list[str]:
 
 def analyze_study(path, view: str | None = None, model_dir=None, stage2_passes: int = DEFAULT_STAGE2_PASSES, smooth: bool = True,
                   study_id: str | None = None, models=None, timings: dict | None = None, search: bool = True,
-                  skip_unreadable: bool = False, adapt=None) -> StudyResult:
+                  skip_unreadable: bool = False, adapt=None, anchors: dict | None = None) -> StudyResult:
     """Read a study (folder or files) and analyse it. ``view`` forces the view of every cine read;
     ``skip_unreadable``: see :func:`mvtrack.io.read_cines`; ``adapt``: see :func:`analyze_cines`."""
     from mvtrack.models.store import ModelSet
@@ -191,4 +214,4 @@ def analyze_study(path, view: str | None = None, model_dir=None, stage2_passes: 
         timings["read"] = time.perf_counter() - start
     study_id = study_id or Path(paths[0]).name.split(".")[0]
     models = models or ModelSet(model_dir)
-    return analyze_cines(cines, study_id, models, stage2_passes, smooth, timings, search, adapt)
+    return analyze_cines(cines, study_id, models, stage2_passes, smooth, timings, search, adapt, anchors=anchors)
