@@ -134,6 +134,10 @@ def analyze(
                                         "referencing its source images, to send back to PACS."),
     skip_unreadable: bool = typer.Option(False, help=SKIP_UNREADABLE_HELP),
     workers: int = typer.Option(1, min=1, help="Studies analysed at once, each in its own process."),
+    anchors: Optional[Path] = typer.Option(None, help="Reader points for some frames (JSON: {view or SeriesInstanceUID: "
+                                                      "{frame_index: [[x, y], [x, y]]}}, stored-frame pixels, results.json "
+                                                      "point order; {study_id: {...}} for several studies). Anchored at ED "
+                                                      "and ES, a view's numbers rest on the reader's points."),
     dask: Optional[str] = typer.Option(None, help="Run one task per study on the Dask cluster at this scheduler "
                                                   "address (tcp://HOST:PORT); --out must be shared with its workers."),
 ) -> None:
@@ -159,6 +163,7 @@ def analyze(
             _extra_installed("torch", "train", "--adapt")
             _extra_installed("monai", "train", "--adapt")
         studies = discover_studies(paths, batch)
+        anchors_by_study = _anchors_by_study(anchors, studies) if anchors else None
         _writable_folder(out)
         ModelSet(model)  # a broken model folder is one line now, not one failure per study
     except MvtrackError as error:
@@ -167,7 +172,7 @@ def analyze(
         view=view, model_dir=str(model) if model else None, stage2_passes=passes, search=search,
         adapt_tries=adapt_tries if adapt else 0,
         skip_unreadable=skip_unreadable, movies=(("mp4", "gif") if gif else ("mp4",)) if movies else (),
-        plane_csv=plane_csv, sr=sr, force=force, threads=threads)
+        plane_csv=plane_csv, sr=sr, force=force, threads=threads, anchors=anchors_by_study)
     with Progress(transient=True) as progress:
         task = progress.add_task("analysing", total=len(studies))
 
@@ -193,6 +198,23 @@ def analyze(
         _print_headline(out / outcomes[0].study_id)
     if counts["failed"] and (len(studies) == 1 or counts["failed"] == len(studies)):
         raise typer.Exit(code=1)
+
+
+def _anchors_by_study(path: Path, studies) -> dict:
+    """{study_id: raw anchors} from an anchors file (one study's, or keyed by study id)."""
+    from mvtrack.pipeline.anchors import AnchorError, read_anchors_file
+
+    found = read_anchors_file(path)
+    ids = [s.study_id for s in studies]
+    if "" in found:
+        if len(ids) != 1:
+            raise AnchorError(f"{path}: anchors for one study, but {len(ids)} studies were found: key them by study id "
+                              f"({', '.join(ids[:3])}{', ...' if len(ids) > 3 else ''})")
+        return {ids[0]: found[""]}
+    unknown = sorted(set(found) - set(ids))
+    if unknown:
+        raise AnchorError(f"{path}: anchors for {', '.join(unknown)}, not among the studies found ({', '.join(ids[:5])})")
+    return found
 
 
 def _print_headline(folder: Path) -> None:
