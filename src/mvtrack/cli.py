@@ -133,6 +133,7 @@ def analyze(
     sr: bool = typer.Option(False, help="Also write results_sr.dcm: the study's measurements as a DICOM SR (TID 1500) "
                                         "referencing its source images, to send back to PACS."),
     skip_unreadable: bool = typer.Option(False, help=SKIP_UNREADABLE_HELP),
+    pixel_spacing: Optional[float] = typer.Option(None, help="Pixel spacing in mm for DICOM without PixelSpacing."),
     workers: int = typer.Option(1, min=1, help="Studies analysed at once, each in its own process."),
     anchors: Optional[Path] = typer.Option(None, help="Reader points for some frames (JSON: {view or SeriesInstanceUID: "
                                                       "{frame_index: [[x, y], [x, y]]}}, stored-frame pixels, results.json "
@@ -172,7 +173,7 @@ def analyze(
         view=view, model_dir=str(model) if model else None, stage2_passes=passes, search=search,
         adapt_tries=adapt_tries if adapt else 0,
         skip_unreadable=skip_unreadable, movies=(("mp4", "gif") if gif else ("mp4",)) if movies else (),
-        plane_csv=plane_csv, sr=sr, force=force, threads=threads, anchors=anchors_by_study)
+        plane_csv=plane_csv, sr=sr, force=force, threads=threads, pixel_spacing_mm=pixel_spacing, anchors=anchors_by_study)
     with Progress(transient=True) as progress:
         task = progress.add_task("analysing", total=len(studies))
 
@@ -382,7 +383,7 @@ def demo(out: Path = typer.Option(Path("demo_out"), help="Where the demo writes 
     typer.echo(f"Built-in study: {sample} (real Siemens 1.5 T cines, 2CH and 4CH; no annotations)")
     analyze(paths=[sample], out=out, view=None, model=None, passes=3, batch=False, force=True, movies=True, gif=False,
             threads=None, search=True, adapt=False, adapt_tries=3, plane_csv=False, sr=False, skip_unreadable=False,
-            workers=1, dask=None)
+            workers=1, dask=None, pixel_spacing=None)
 
 
 def main() -> None:  # pragma: no cover - entry point used by `python -m mvtrack`

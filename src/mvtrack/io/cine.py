@@ -30,6 +30,8 @@ class Cine:
         pixel_spacing_mm: (row, col) spacing in mm.
         times_s: (T,) trigger times in s, increasing; times_s[0] is the first (end-diastolic) frame.
         rr_s: RR interval in s (NominalInterval, or estimated from the trigger times).
+        rr_source: where rr_s came from: the header attribute that states it ("NominalInterval",
+            "RRIntervalTimeNominal", "HeartRate"), "trigger times", or how another reader found it.
         view: "2CH", "4CH", "3CH" or "unknown".
         view_source: how the view was decided (which tag or folder name), for the report.
         orientation: (6,) ImageOrientationPatient (row then column direction cosines) or None.
@@ -37,6 +39,7 @@ class Cine:
         series_uid, series_description, manufacturer, study_uid: from the headers ("" if absent).
         source_paths: the files the frames came from.
         notes: reader remarks worth showing in the report (e.g. how frames were grouped).
+        slice_thickness_mm: SliceThickness (functional groups or top level), or None.
     """
 
     frames: np.ndarray
@@ -53,6 +56,8 @@ class Cine:
     study_uid: str = ""
     source_paths: tuple[str, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    rr_source: str = ""
+    slice_thickness_mm: float | None = None
 
     @property
     def n_frames(self) -> int:
@@ -78,7 +83,8 @@ class Cine:
         return (
             f"{self.view:7s} {self.n_frames:3d} frames {h}x{w} px, "
             f"{self.pixel_spacing_mm[0]:.3f} x {self.pixel_spacing_mm[1]:.3f} mm, "
-            f"RR {self.rr_s * 1000:.0f} ms, {self.manufacturer or 'unknown vendor'} "
+            f"RR {self.rr_s * 1000:.0f} ms{f' (from {self.rr_source})' if self.rr_source else ''}, "
+            f"{self.manufacturer or 'unknown vendor'} "
             f"(view from {self.view_source})"
         )
 

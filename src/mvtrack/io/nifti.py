@@ -84,6 +84,7 @@ def _read_nifti_cine(path: Path, view: str | None) -> Cine:
         pixel_spacing_mm=(float(zooms[1]), float(zooms[0])),
         times_s=times_s,
         rr_s=float(n * dt),
+        rr_source="frame count x time step (pixdim[4])",
         view=found_view,
         view_source=view_source,
         source_paths=(str(path),),

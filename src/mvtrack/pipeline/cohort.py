@@ -25,7 +25,7 @@ class AnalysisOptions:
     Attributes:
         view: force the view of every cine ("2CH"/"4CH") or None.
         model_dir: model folder, None for the shipped model.
-        stage2_passes, search, skip_unreadable: see :func:`mvtrack.pipeline.study.analyze_study`.
+        stage2_passes, search, skip_unreadable, pixel_spacing_mm: see :func:`mvtrack.pipeline.study.analyze_study`.
         adapt_tries: adapt stage 2 to each study's own frames with this many tries, 0 for none
             (:mod:`mvtrack.pipeline.adapt`; needs PyTorch).
         movies: overlay movie formats to write ("mp4", "gif"); empty for none.
@@ -47,6 +47,7 @@ class AnalysisOptions:
     sr: bool = False
     force: bool = False
     threads: int | None = None
+    pixel_spacing_mm: float | None = None
     anchors: dict | None = None
 
 
@@ -93,6 +94,7 @@ def analyse_into(study: Study, out: Path | str, options: AnalysisOptions) -> Stu
     def analyse(s: Study):
         return analyze_study(s.paths, view=options.view, stage2_passes=options.stage2_passes, study_id=s.study_id,
                              models=_models(options), search=options.search, skip_unreadable=options.skip_unreadable,
+                             pixel_spacing_mm=options.pixel_spacing_mm,
                              adapt=_adapt_config(options), anchors=anchors)
 
     status = run_study(study, out, analyse, force=options.force or bool(anchors), movies=options.movies, plane_csv=options.plane_csv,

@@ -109,6 +109,7 @@ def analyze_cines(cines: list[Cine], study_id: str, models=None, stage2_passes: 
                 "series_description": cine.series_description,
                 "manufacturer": cine.manufacturer,
                 "view_source": cine.view_source,
+                "rr_source": cine.rr_source,
                 "point_naming": track.naming,
                 "start_search": track.start_search,
                 "critic_disagreement_mm": None if critic_median_mm is None else round(critic_median_mm, 3),
@@ -202,14 +203,14 @@ def _pass_names(n: int) -> list[str]:
 
 def analyze_study(path, view: str | None = None, model_dir=None, stage2_passes: int = DEFAULT_STAGE2_PASSES, smooth: bool = True,
                   study_id: str | None = None, models=None, timings: dict | None = None, search: bool = True,
-                  skip_unreadable: bool = False, adapt=None, anchors: dict | None = None) -> StudyResult:
+                  skip_unreadable: bool = False, adapt=None, pixel_spacing_mm: float | None = None, anchors: dict | None = None) -> StudyResult:
     """Read a study (folder or files) and analyse it. ``view`` forces the view of every cine read;
-    ``skip_unreadable``: see :func:`mvtrack.io.read_cines`; ``adapt``: see :func:`analyze_cines`."""
+    ``skip_unreadable``, ``pixel_spacing_mm``: see :func:`mvtrack.io.read_cines`; ``adapt``: see :func:`analyze_cines`."""
     from mvtrack.models.store import ModelSet
 
     paths = path if isinstance(path, (list, tuple)) else [path]
     start = time.perf_counter()
-    cines = read_cines(paths, view=view, skip_unreadable=skip_unreadable)
+    cines = read_cines(paths, view=view, skip_unreadable=skip_unreadable, pixel_spacing_mm=pixel_spacing_mm)
     if timings is not None:
         timings["read"] = time.perf_counter() - start
     study_id = study_id or Path(paths[0]).name.split(".")[0]
