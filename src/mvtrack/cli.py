@@ -260,7 +260,8 @@ def train(
     resume: bool = typer.Option(False, help="Continue from OUT/last.pt."),
     init_imagenet: Optional[Path] = typer.Option(None, help="Local ImageNet ResNet-50 weights (torchvision/timm layout)."),
     init_from: Optional[Path] = typer.Option(None, help="Start from this checkpoint (best.pt / last.pt of an earlier run "
-                                                        "of the same network): fine-tuning."),
+                                                        "of the same network), or 'shipped' for the shipped model's network "
+                                                        "of this view and stage (its size too): fine-tuning."),
     workers: int = typer.Option(2, help="Processes for building the sample cache."),
     threads: int = typer.Option(2, help="PyTorch threads."),
     device: str = typer.Option("cpu", help="cpu, or cuda to train on a GPU."),
@@ -276,9 +277,13 @@ def train(
     try:
         if view.upper() not in VIEWS or stage not in (1, 2):
             raise MvtrackError(f"--view must be one of {', '.join(VIEWS)} and --stage 1 or 2")
+        network = NetworkConfig(view=view.upper(), stage=stage, depth=depth, width=width, max_width=max_width, head=head)
+        if init_from is not None and str(init_from) == "shipped":
+            from mvtrack.models.store import shipped_network
+
+            init_from, network = shipped_network(network.name)
         summary = run_training(
-            NetworkConfig(view=view.upper(), stage=stage, depth=depth, width=width, max_width=max_width, head=head),
-            out, cache=cache, data=data, synthetic=synthetic, synthetic_seed=synthetic_seed, epochs=epochs,
+            network, out, cache=cache, data=data, synthetic=synthetic, synthetic_seed=synthetic_seed, epochs=epochs,
             batch_size=batch_size, lr=lr, minutes=minutes, seed=seed, resume=resume, init_imagenet=init_imagenet,
             init_from=init_from, workers=workers, threads=threads, device=device, loader_workers=loader_workers,
             randomise_appearance=randomise_appearance)

@@ -193,6 +193,13 @@ def validate_result(result: dict, source: object = "results") -> None:
         raise ResultError(f"{source}: study curves differ in length")
 
 
+def anchors_from_result(result: dict) -> dict[str, dict[int, np.ndarray]]:
+    """The reader anchors saved in a reviewed result (``review.anchors``: view -> frame -> (2, 2)
+    points), empty when it was not reviewed."""
+    saved = (result.get("review") or {}).get("anchors") or {}
+    return {view: {int(f): np.asarray(p, dtype=float) for f, p in frames.items()} for view, frames in saved.items()}
+
+
 def write_json_atomic(data: dict, path: Path | str) -> None:
     """Write JSON through a temporary file and a rename: a reader never sees half a file."""
     path = Path(path)

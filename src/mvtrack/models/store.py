@@ -32,6 +32,18 @@ def shipped_model_dir() -> Path:
     return Path(str(files("mvtrack") / "weights"))
 
 
+def shipped_network(name: str):
+    """(checkpoint path, NetworkConfig) of the shipped model's network ``name`` (e.g. "2ch_stage2"),
+    to fine-tune it."""
+    from mvtrack.models.network import NetworkConfig
+
+    entry = read_manifest(shipped_model_dir())["networks"].get(name)
+    if entry is None or not entry.get("weights"):
+        raise ModelError(f"the shipped model has no trainable weights for {name}")
+    config = {k: v for k, v in entry["network"].items() if k != "input_shape"}
+    return verified_file(shipped_model_dir(), entry, "weights"), NetworkConfig(**config)
+
+
 def sha256_of(path: Path | str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as stream:

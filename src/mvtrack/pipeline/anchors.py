@@ -24,6 +24,7 @@ import numpy as np
 
 from mvtrack.errors import MvtrackError
 from mvtrack.io.cine import VIEWS
+from mvtrack.results import anchors_from_result  # noqa: F401 - part of this module's interface
 
 #: An anchored frame within this fraction of the RR interval of end-diastole (t = 0, around the
 #: cycle) or of end-systole (the reviewed track's largest displacement) counts as that phase's anchor.
@@ -167,12 +168,6 @@ def anchors_for_views(entries: dict, views: dict[str, dict], where: str) -> dict
 
 # --------------------------------------------------------------------------------------------------
 # A reviewed result
-
-
-def anchors_from_result(result: dict) -> dict[str, Anchors]:
-    """The anchors saved in a reviewed result (empty when it was not reviewed)."""
-    saved = (result.get("review") or {}).get("anchors") or {}
-    return {view: {int(f): np.asarray(p, dtype=float) for f, p in frames.items()} for view, frames in saved.items()}
 
 
 def automatic_points(view_entry: dict) -> np.ndarray:

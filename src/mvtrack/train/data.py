@@ -1,9 +1,12 @@
 """Training samples for both stages, built from annotated cines and cached as .npz.
 
 A training source is a folder of studies, each holding cines plus an annotation file in the
-result-contract form (``truth.json`` written by ``mvtrack synth``, or ``annotations.json`` /
-``results.json`` from a reader): ``views.<2CH|4CH>.points_px`` [T][2][2] in stored-frame pixels,
-with ``times_s`` matching the cine frames. The synthetic generator can also feed the cache directly.
+result-contract form (``truth.json`` written by ``mvtrack synth``, or ``annotations.json`` from a
+reader): ``views.<2CH|4CH>.points_px`` [T][2][2] in stored-frame pixels, with ``times_s`` matching
+the cine frames. An ``mvtrack analyze`` output folder is a source too: its *reviewed* studies
+(``results.json`` with a ``review``, frames in ``cines/<VIEW>.npz``) give the frames the reader
+anchored as labels (the automatic and re-tracked frames are never labels); unreviewed studies are
+skipped. The synthetic generator can also feed the cache directly.
 
 Stage 1 samples: every frame resized to 160 x 160 and its points mapped there.
 Stage 2 samples: every frame standardised from *perturbed* truth points that mimic stage-1 errors
@@ -23,8 +26,12 @@ import numpy as np
 from mvtrack.errors import MvtrackError
 from mvtrack.geometry import Stage1Map, standardisation_from_points
 from mvtrack.io import Cine, read_cines
+from mvtrack.results import anchors_from_result
 
 ANNOTATION_NAMES = ("annotations.json", "truth.json", "results.json")
+#: Stage-2 standardisations per cine when only a few frames are labelled (a review's anchored frames),
+#: so that two anchored frames still give the network many placements of the crop to learn from.
+ANCHORED_FRAME_COPIES = 16
 
 
 @dataclass(frozen=True)
@@ -48,11 +55,17 @@ def perturb_points(points_px: np.ndarray, spacing_mm: tuple[float, float], confi
 
 
 def cine_samples(cine: Cine, points_px: np.ndarray, rng: np.random.Generator,
-                 perturbation: PerturbationConfig = PerturbationConfig()) -> dict[str, np.ndarray]:
-    """Stage-1 and stage-2 images (float16) and points (float32) of one annotated cine."""
+                 perturbation: PerturbationConfig = PerturbationConfig(),
+                 labelled_frames: list[int] | None = None) -> dict[str, np.ndarray]:
+    """Stage-1 and stage-2 images (float16) and points (float32) of one annotated cine.
+
+    ``labelled_frames``: only these frames are samples (a review's anchored frames); the whole track
+    ``points_px`` still places the stage-2 crops, as the tracker's standardisation does."""
+    frames = cine.frames if labelled_frames is None else cine.frames[labelled_frames]
+    labels = points_px if labelled_frames is None else points_px[labelled_frames]
     stage1 = Stage1Map(cine.shape)
-    s1_images = stage1.resize(cine.frames)
-    s1_points = stage1.to_stage1(points_px)
+    s1_images = stage1.resize(frames)
+    s1_points = stage1.to_stage1(labels)
     s2_images, s2_points = [], []
     for _ in range(perturbation.copies):
         noisy = perturb_points(points_px, cine.pixel_spacing_mm, perturbation, rng)
@@ -60,15 +73,15 @@ def cine_samples(cine: Cine, points_px: np.ndarray, rng: np.random.Generator,
             std = standardisation_from_points(noisy, cine.pixel_spacing_mm)
         except ValueError:
             continue
-        s2_images.append(std.warp(cine.frames))
-        s2_points.append(std.to_standard(points_px))
+        s2_images.append(std.warp(frames))
+        s2_points.append(std.to_standard(labels))
     scale = max(float(np.percentile(cine.frames, 99.5)), 1e-6)  # keep float16 in range
     height, width = cine.shape
     mm_per_px = np.array([width * cine.pixel_spacing_mm[1], height * cine.pixel_spacing_mm[0]]) / stage1.size
     return {
         "s1_images": (s1_images / scale).astype(np.float16),
         "s1_points": s1_points.astype(np.float32),
-        "s1_mm_per_px": np.tile(mm_per_px.astype(np.float32), (cine.n_frames, 1)),
+        "s1_mm_per_px": np.tile(mm_per_px.astype(np.float32), (len(frames), 1)),
         "s2_images": (np.concatenate(s2_images) / scale).astype(np.float16),
         "s2_points": np.concatenate(s2_points).astype(np.float32),
     }
@@ -86,11 +99,21 @@ def _synthetic_job(job) -> dict[str, dict[str, np.ndarray]]:
 
 
 def load_annotated_study(folder: Path) -> list[tuple[Cine, np.ndarray]]:
-    """Cines of one study folder paired with their annotated points (T, 2, 2)."""
+    """Cines of one study folder paired with their annotated points (T, 2, 2) (all frames labelled;
+    see :func:`load_study_labels` for reviewed analysis outputs)."""
+    return [(cine, points) for cine, points, _ in load_study_labels(folder)]
+
+
+def load_study_labels(folder: Path) -> list[tuple[Cine, np.ndarray, list[int] | None]]:
+    """(cine, points (T, 2, 2), labelled frames or None for all) of one study folder: an annotated
+    study, or a reviewed ``mvtrack analyze`` output (its anchored frames only; empty when unreviewed)."""
     annotation = next((folder / n for n in ANNOTATION_NAMES if (folder / n).exists()), None)
     if annotation is None:
         raise MvtrackError(f"{folder}: no annotation file ({' / '.join(ANNOTATION_NAMES)})")
-    views = json.loads(annotation.read_text()).get("views", {})
+    content = json.loads(annotation.read_text())
+    if annotation.name == "results.json":
+        return _reviewed_labels(folder, content)
+    views = content.get("views", {})
     pairs = []
     for cine in read_cines(folder):
         entry = views.get(cine.view)
@@ -100,15 +123,39 @@ def load_annotated_study(folder: Path) -> list[tuple[Cine, np.ndarray]]:
         if points.shape != (cine.n_frames, 2, 2):
             raise MvtrackError(f"{annotation}: view {cine.view} has {len(points)} annotated frames, "
                                f"the cine has {cine.n_frames}")
-        pairs.append((cine, points))
+        pairs.append((cine, points, None))
     return pairs
 
 
+def _reviewed_labels(folder: Path, result: dict) -> list[tuple[Cine, np.ndarray, list[int] | None]]:
+    """The anchored frames of a reviewed analysis output (none when it was not reviewed): the
+    reviewed track places the crops, the reader's points are the labels."""
+    anchors = anchors_from_result(result)
+    labels = []
+    for view, frames in anchors.items():
+        path = folder / "cines" / f"{view}.npz"
+        if not frames or not path.exists():
+            continue
+        cine = read_cines([path], view=view)[0]
+        points = np.asarray(result["views"][view]["points_px"], dtype=np.float64)
+        if points.shape != (cine.n_frames, 2, 2):
+            raise MvtrackError(f"{folder / 'results.json'}: view {view} has {len(points)} frames, {path.name} {cine.n_frames}")
+        for frame, anchor in frames.items():
+            points[frame] = anchor
+        labels.append((cine, points, sorted(frames)))
+    return labels
+
+
 def _folder_job(job) -> dict[str, dict[str, np.ndarray]]:
+    from dataclasses import replace
+
     folder, seed, perturbation = job
     rng = np.random.default_rng([seed, zlib.crc32(str(folder).encode())])
-    return {cine.view: cine_samples(cine, points, rng, perturbation)
-            for cine, points in load_annotated_study(Path(folder))}
+    samples = {}
+    for cine, points, frames in load_study_labels(Path(folder)):
+        config = perturbation if frames is None else replace(perturbation, copies=ANCHORED_FRAME_COPIES)
+        samples[cine.view] = cine_samples(cine, points, rng, config, labelled_frames=frames)
+    return samples
 
 
 def build_cache(out_dir: Path | str, jobs: list, worker, workers: int = 2, progress=None) -> dict[str, Path]:
@@ -149,9 +196,18 @@ def synthetic_jobs(n_subjects: int, seed: int, perturbation: PerturbationConfig 
     return [(seed, i, perturbation, tuple(views), dict(generator_options or {})) for i in range(start, start + n_subjects)]
 
 
+def _is_reviewed(results_path: Path) -> bool:
+    try:
+        return bool(json.loads(results_path.read_text()).get("review"))
+    except (OSError, ValueError):
+        return False
+
+
 def folder_jobs(root: Path | str, seed: int = 0, perturbation: PerturbationConfig = PerturbationConfig()):
     root = Path(root)
-    studies = sorted({p.parent for name in ANNOTATION_NAMES for p in root.rglob(name)})
+    studies = sorted({p.parent for name in ANNOTATION_NAMES for p in root.rglob(name)
+                      if name != "results.json" or _is_reviewed(p)})
     if not studies:
-        raise MvtrackError(f"{root}: no annotated studies ({' / '.join(ANNOTATION_NAMES)} files) found")
+        raise MvtrackError(f"{root}: no annotated studies ({' / '.join(ANNOTATION_NAMES[:2])}) and no reviewed "
+                           "analysis results (results.json saved by mvtrack review) found")
     return [(str(study), seed, perturbation) for study in studies]
