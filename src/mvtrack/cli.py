@@ -236,6 +236,9 @@ def _print_headline(folder: Path) -> None:
                f"e' {fmt('e_prime_cm_s', 'cm/s')} | a' {fmt('a_prime_cm_s', 'cm/s')}  (from {source})")
     qc = result.get("qc", {})
     typer.echo("  QC: " + ("review: " + "; ".join(qc["reasons"]) if qc.get("needs_review") else "no rule fired"))
+    confirmed = (result.get("review") or {}).get("reader_confirmed")
+    if confirmed:
+        typer.echo(f"  reader-confirmed (anchored at ED and ES): {', '.join(confirmed)}; the numbers rest on the reader's points")
     typer.echo(f"  report: {folder / 'report.html'}")
 
 
@@ -388,7 +391,8 @@ def demo(out: Path = typer.Option(Path("demo_out"), help="Where the demo writes 
     typer.echo(f"Built-in study: {sample} (real Siemens 1.5 T cines, 2CH and 4CH; no annotations)")
     analyze(paths=[sample], out=out, view=None, model=None, passes=3, batch=False, force=True, movies=True, gif=False,
             threads=None, search=True, adapt=False, adapt_tries=3, plane_csv=False, sr=False, skip_unreadable=False,
-            workers=1, dask=None, pixel_spacing=None)
+            workers=1, dask=None, pixel_spacing=None, anchors=None)
+    typer.echo(f"Check and correct the points in your browser: mvtrack review {out}")
 
 
 def main() -> None:  # pragma: no cover - entry point used by `python -m mvtrack`
