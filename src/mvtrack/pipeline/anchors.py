@@ -252,7 +252,7 @@ def review_result(result: dict, anchors_by_view: dict[str, Anchors], when: str |
             new["views"][name]["review"] = view_reviews[name]
     # QC: the automatic reasons, those of reader-confirmed views as notes; study checks on the new numbers.
     reasons = [r for r in auto_qc.get("reasons", []) if not _is_study_check(r)]
-    notes = [f"{v} ({READER_CONFIRMED_NOTE}): {r}" for v in confirmed for r in reasons if _belongs_to(r, v)]
+    notes = [f"{r} (automatic track; {READER_CONFIRMED_NOTE})" for v in confirmed for r in reasons if _belongs_to(r, v)]
     reasons = [r for r in reasons if not any(_belongs_to(r, v) for v in confirmed)]
     reasons += [f"{v} left out of the study curve and metrics (its tracking did not pass QC)"
                 for v in tracks if v not in measured]

@@ -155,7 +155,7 @@ def with_anchors(study: StudyResult, anchors: dict) -> StudyResult:
     from mvtrack.pipeline.anchors import anchors_for_views, review_result
 
     parsed = anchors_for_views(anchors, study.result["views"], f"{study.result['study']}: anchors")
-    result = review_result(study.result, parsed, source="anchors given to analyze")
+    result = review_result(study.result, parsed, source="analyze --anchors")
     tracks = {view: replace(track, points_px=np.asarray(result["views"][view]["points_px"], dtype=float))
               for view, track in study.tracks.items()}
     return StudyResult(result, study.cines, tracks, study.selection, dict(result["withheld_views"]))

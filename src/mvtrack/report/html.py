@@ -43,6 +43,26 @@ def _paper_metrics_line(result: dict) -> str:
             + _fmt(paper.get("e_prime_cm_s"), "cm/s") + "</p>")
 
 
+def _review_section(result: dict) -> str:
+    """What the reader anchored, and the automatic QC's doubts about reader-confirmed views (notes)."""
+    review = result.get("review")
+    if not review:
+        return ""
+    anchored = "; ".join(f"{view}: frames {', '.join(frames)}" for view, frames in review.get("anchors", {}).items())
+    confirmed = review.get("reader_confirmed") or []
+    lines = [f"<h2>Reader review</h2><p>Reader anchors ({html.escape(str(review.get('source', 'reader')))}, "
+             f"{html.escape(str(review.get('when', '')))}): {html.escape(anchored)}. The other frames follow the "
+             "tracker's motion, shifted by the corrections interpolated in time.</p>"]
+    if confirmed:
+        lines.append(f"<p><b>Reader-confirmed (anchored at end-diastole and end-systole): {html.escape(', '.join(confirmed))}"
+                     "</b>: these views' numbers rest on the reader's points.</p>")
+    notes = result.get("qc", {}).get("notes", [])
+    if notes:
+        lines.append("<p>The automatic tracking's doubts about them:</p><ul>"
+                     + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    return "".join(lines)
+
+
 def write_html(result: dict, out_dir: Path | str, media: dict[str, list[str]]) -> Path:
     out_dir = Path(out_dir)
     metrics = result["metrics"]
@@ -65,6 +85,7 @@ def write_html(result: dict, out_dir: Path | str, media: dict[str, list[str]]) -
         "<h2>Quality control</h2>",
         ("<p class='warn'><b>Review recommended:</b></p><ul>" + "".join(f"<li class='warn'>{html.escape(r)}</li>" for r in qc.get("reasons", [])) + "</ul>")
         if qc.get("needs_review") else "<p>No QC rule fired.</p>",
+        _review_section(result),
         "<h2>Series used</h2><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in result.get("series_selection", [])) + "</ul>",
         "<h2>Curves</h2><img src='curves.png' width='700'>",
         "<h2>Tracking (points on every frame)</h2>",
