@@ -2,7 +2,9 @@
 
 Generates subjects from a seed that training never uses (9001), analyses them with the model
 (1+2+2, every pass kept), evaluates against the generator's truth, and prints the point-error and
-clinical-agreement tables (stage 1, 1+2, 1+2+2). These are synthetic data: they say how well the
+clinical-agreement tables (stage 1, 1+2, 1+2+2), and per view the signed error along the long axis
+(toward the apex +) at ED, ES, over diastasis and late diastole and the MAPSE error, as
+``benchmarks/real_scans.py`` reports them on real scans. These are synthetic data: they say how well the
 networks learned the generator, not how they do on real scans.
 
     .venv/bin/python benchmarks/accuracy.py [--subjects 40] [--model DIR] [--out DIR]
@@ -20,6 +22,10 @@ TEST_SEED = 9001  # never used for training (the shipped models were trained on 
 
 
 def run(n_subjects: int, model: Path | None, out: Path | None, stages: bool = True) -> dict:
+    import numpy as np
+
+    from mvtrack.evaluate.points import point_errors_mm
+    from mvtrack.evaluate.reference import score_view, truth_as_reference
     from mvtrack.evaluate.report import markdown, write_report
     from mvtrack.evaluate.study import evaluate, summarise
     from mvtrack.models.store import ModelSet
@@ -28,14 +34,11 @@ def run(n_subjects: int, model: Path | None, out: Path | None, stages: bool = Tr
     from mvtrack.synth.generator import generate_subject
     from mvtrack.synth.writer import truth_result
 
-    import numpy as np
-
-    from mvtrack.evaluate.points import point_errors_mm
-
     models = ModelSet(model)
     root = Path(out) if out else Path(tempfile.mkdtemp(prefix="mvtrack-accuracy-"))
     start = time.time()
     views_qc = []  # (mean point error mm, flagged by its own QC reasons, left out of the study metrics)
+    signed = []  # (view, score_view's "signed_mm" dict, "mapse_error_mm")
     for index in range(n_subjects):
         subject = generate_subject(TEST_SEED, index)
         cines = [v.cine for v in subject.views.values()]
@@ -45,6 +48,9 @@ def run(n_subjects: int, model: Path | None, out: Path | None, stages: bool = Tr
                                     truth.cine.pixel_spacing_mm).mean()
             flagged = any(reason.startswith(f"{view}:") for reason in result["qc"]["reasons"])
             views_qc.append((float(error), flagged, view not in result["study_views"]))
+            score = score_view(np.asarray(result["views"][view]["points_px"]), np.asarray(result["views"][view]["times_s"]),
+                               truth_as_reference(truth.cine, truth.points_px))
+            signed.append((view, score["signed_mm"], score["mapse_error_mm"]))
         write_json_atomic(result, root / "pred" / subject.subject_id / "results.json")
         write_json_atomic(truth_result(subject, {}), root / "truth" / subject.subject_id / "truth.json")
     evaluation = evaluate(root / "pred", root / "truth", stages=stages)
@@ -52,6 +58,7 @@ def run(n_subjects: int, model: Path | None, out: Path | None, stages: bool = Tr
     write_report(evaluation, summary, root / "evaluation", f"{models.model_id} on synthetic test set (seed {TEST_SEED})")
     print(markdown(summary, f"{models.model_id} on {n_subjects} synthetic test subjects (seed {TEST_SEED})"))
     print(qc_table(views_qc))
+    print(signed_table(signed))
     print(f"({time.time() - start:.0f} s; outputs in {root})")
     return summary
 
@@ -62,6 +69,26 @@ def qc_table(views_qc: list[tuple[float, bool, bool]], bad_mm: float = 5.0) -> s
     for label, keep in ((f"worse than {bad_mm:g} mm", lambda e: e > bad_mm), (f"within {bad_mm:g} mm", lambda e: e <= bad_mm)):
         chosen = [(flagged, left) for error, flagged, left in views_qc if keep(error)]
         lines.append(f"| {label} | {len(chosen)} | {sum(f for f, _ in chosen)} | {sum(left for _, left in chosen)} |")
+    return "\n".join(lines)
+
+
+def signed_table(signed: list[tuple[str, dict, float | None]]) -> str:
+    """Per view: mean ± SD over the views of the signed long-axis error (mm, toward the apex +) per phase
+    and of the MAPSE error measured from the points (``benchmarks/real_scans.py``'s columns)."""
+    import numpy as np
+
+    from mvtrack.evaluate.reference import PHASES
+
+    def cell(values):
+        values = [v for v in values if v is not None]
+        return f"{np.mean(values):+.2f} ± {np.std(values):.2f} (n {len(values)})" if values else "n/a"
+
+    lines = ["| view | signed ED (mm) | signed ES (mm) | signed diastasis (mm) | signed late diastole (mm) | MAPSE error (mm) |",
+             "|---|---|---|---|---|---|"]
+    for view in sorted({v for v, _, _ in signed}):
+        rows = [(phases, mapse) for v, phases, mapse in signed if v == view]
+        cells = [cell([phases[phase] for phases, _ in rows]) for phase in PHASES]
+        lines.append(f"| {view} | " + " | ".join(cells) + f" | {cell([mapse for _, mapse in rows])} |")
     return "\n".join(lines)
 
 

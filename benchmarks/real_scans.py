@@ -5,7 +5,10 @@ For each study under ``data/`` that has reference points (``annotations.json``),
 CLI's code path), once with the defaults, once with the start search off and once as the paper's
 1+2+2 (two stage-2 passes, no search). One table row per study, configuration and view: point error
 (mean, median, worst single point and its frame), stage 1's median error (how far the full-frame
-network lands), angle between the MV lines, displacement error bias and SD, MAPSE and e' (reference,
+network lands), angle between the MV lines, displacement error bias and SD, the signed error along the
+long axis (toward the apex +, both points) at end-diastole (frame 0), end-systole, over diastasis and
+late diastole (the last tenth of the cycle; ``evaluate.reference.phase_frames``), the MAPSE error
+measured from the tracked points alone (also for a view QC withholds), MAPSE and e' (reference,
 mvtrack, difference), the QC verdict and the seconds the study took.
 
 The built-in MVnet sample has no reference: its rows give the distance at one frame to points a
@@ -81,11 +84,19 @@ def reference_rows(models, configs: dict) -> tuple[list[str], dict]:
                 cells = [folder.name, config, view, fmt(score["mean_mm"]), fmt(score["median_mm"]),
                          f"{score['worst_mm']:.1f} (f{score['worst_frame']})", fmt(stage1["median_mm"]),
                          fmt(score["angle_deg"]),
-                         f"{score['displacement_bias_mm']:+.2f} ± {score['displacement_sd_mm']:.2f}"]
+                         f"{score['displacement_bias_mm']:+.2f} ± {score['displacement_sd_mm']:.2f}",
+                         signed_cell(score["signed_mm"]), fmt(score["mapse_error_mm"], "+.1f")]
                 cells += [*metric_cells(out["metrics"], ref_metrics), verdict, f"{seconds:.1f}"]
                 rows.append("| " + " | ".join(cells) + " |")
             rows += study_rows(folder.name, config, reference, study.result)
     return rows, kept
+
+
+def signed_cell(signed: dict) -> str:
+    """"ED / ES / diastasis / late diastole" signed long-axis errors (mm, toward the apex +)."""
+    from mvtrack.evaluate.reference import PHASES
+
+    return " / ".join(fmt(signed[phase], "+.1f") for phase in PHASES)
 
 
 def metric_cells(ours: dict, theirs: dict) -> list[str]:
@@ -110,7 +121,7 @@ def study_rows(name: str, config: str, reference: dict, result: dict) -> list[st
     rows = []
     for label, views, ours in entries:
         theirs = reference_metrics(*(reference["views"][v] for v in views))
-        cells = [name, config, f"study: {label}", *["-"] * 6, *metric_cells(ours, theirs), "-", "-"]
+        cells = [name, config, f"study: {label}", *["-"] * 8, *metric_cells(ours, theirs), "-", "-"]
         rows.append("| " + " | ".join(cells) + " |")
     return rows
 
@@ -136,7 +147,7 @@ def sample_rows(models, configs: dict) -> tuple[list[str], object]:
             first = np.linalg.norm(points_to_mm(np.asarray(out["passes_px"]["stage1"])[BY_EYE_FRAME] - eye,
                                                 cine.pixel_spacing_mm), axis=-1)
             cells = ["mvnet-sample (by eye, frame 8 only)", config, view, fmt(final.mean()), "-",
-                     f"{final.max():.1f} (f{BY_EYE_FRAME})", fmt(np.median(first)), "-", "-",
+                     f"{final.max():.1f} (f{BY_EYE_FRAME})", fmt(np.median(first)), "-", "-", "-", "-",
                      f"- / {fmt(out['metrics']['mapse_mm'])} / -", f"- / {fmt(out['metrics']['e_prime_cm_s'])} / -",
                      verdict, f"{seconds:.1f}"]
             rows.append("| " + " | ".join(cells) + " |")
@@ -144,7 +155,7 @@ def sample_rows(models, configs: dict) -> tuple[list[str], object]:
 
 
 HEADER = ("| study | pipeline | view | mean (mm) | median (mm) | worst point (mm, frame) | stage 1 median (mm) "
-          "| angle (°) | displacement error (mm) | MAPSE ref / mvtrack / diff (mm) | e' ref / mvtrack / diff (cm/s) "
+          "| angle (°) | displacement error (mm) | signed ED / ES / diastasis / late diastole (mm, apex +) | MAPSE diff from the points (mm) | MAPSE ref / mvtrack / diff (mm) | e' ref / mvtrack / diff (cm/s) "
           "| QC of the view | s |")
 
 

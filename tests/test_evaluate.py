@@ -110,3 +110,32 @@ def test_a_single_study_is_reported_with_no_spread_rather_than_a_crash(truth_fol
     assert summary["studies"] == 1
     text = markdown(summary)
     assert "0.00 ± n/a" in text or "0.00 ± 0.00" in text
+
+
+def test_axial_errors_are_signed_toward_the_apex():
+    from mvtrack.evaluate.points import axial_errors_mm
+
+    # MV line horizontal at row 50, moving down the image (toward the apex) in systole
+    rows = np.array([50.0, 53.0, 55.0, 52.0])
+    reference = np.stack([np.stack([np.array([40.0, r]), np.array([60.0, r])]) for r in rows])
+    moved = reference.copy()
+    moved[:, :, 1] -= 2.0  # 2 px toward the base (up the image) at 1.5 mm per pixel
+    np.testing.assert_allclose(axial_errors_mm(moved, reference, (1.5, 1.5)), -3.0)
+    np.testing.assert_allclose(axial_errors_mm(reference, reference, (1.5, 1.5)), 0.0)
+
+
+def test_phase_frames_find_end_diastole_end_systole_and_late_diastole():
+    from mvtrack.evaluate.reference import phase_frames, signed_phase_errors_mm
+
+    times = np.arange(25) * 0.04
+    curve = 10 * np.sin(np.pi * np.clip(times / 0.6, 0, 1)) ** 2 * (times < 0.6)  # peak at 0.3 s
+    points = np.stack([np.stack([np.array([40.0, 50 + c]), np.array([60.0, 50 + c])]) for c in curve])
+    ref = {"points_px": points, "times_s": times, "rr_s": 1.0, "pixel_spacing_mm": (1.0, 1.0)}
+    frames = phase_frames(ref)
+    assert list(frames["ed"]) == [0]
+    assert abs(int(frames["es"][0]) - 8) <= 1
+    assert list(frames["late_diastole"]) == [23, 24]
+    shifted = points.copy()
+    shifted[:, :, 1] -= 1.0
+    signed = signed_phase_errors_mm(shifted, ref)
+    assert signed["ed"] == pytest.approx(-1.0) and signed["late_diastole"] == pytest.approx(-1.0)

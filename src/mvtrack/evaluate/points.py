@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mvtrack.geometry.standardise import points_to_mm
+from mvtrack.geometry.standardise import apex_normal_mm, points_to_mm
 from mvtrack.metrics import displacement_mm, resample_periodic
 
 
@@ -28,6 +28,16 @@ def angular_errors_deg(predicted: np.ndarray, reference: np.ndarray, spacing_mm)
 def displacement_errors_mm(predicted: np.ndarray, reference: np.ndarray, spacing_mm) -> np.ndarray:
     """(T,) predicted minus reference MV plane displacement (each from its own end-diastolic line)."""
     return displacement_mm(predicted, spacing_mm) - displacement_mm(reference, spacing_mm)
+
+
+def axial_errors_mm(predicted: np.ndarray, reference: np.ndarray, spacing_mm) -> np.ndarray:
+    """(T, 2) signed error of each point along the reference's long axis (mm), positive toward the apex.
+
+    The axis is the normal of the reference's end-diastolic MV line (:func:`apex_normal_mm`), so a
+    point placed on the atrial side of its reference is negative.
+    """
+    normal = apex_normal_mm(reference, spacing_mm)
+    return points_to_mm(predicted - reference, spacing_mm) @ normal
 
 
 def swapped_frames(predicted: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -17,11 +17,18 @@ from mvtrack.errors import MvtrackError
 from mvtrack.evaluate.points import (
     align_point_order,
     angular_errors_deg,
+    axial_errors_mm,
     displacement_errors_mm,
     match_frames,
     point_errors_mm,
 )
 from mvtrack.metrics import clinical_metrics, combine_views, displacement_mm
+from mvtrack.metrics.rest import rest_windows
+
+#: Late diastole: the last tenth of the cycle (after the atrial kick, before the next R wave).
+LATE_DIASTOLE_FRACTION = 0.1
+#: The phases of :func:`phase_frames`, in the order the tables print them.
+PHASES = ("ed", "es", "diastasis", "late_diastole")
 
 
 def reference_studies(root: Path | str) -> list[Path]:
@@ -77,13 +84,55 @@ def reference_metrics(*ref_views: dict) -> dict:
     return clinical_metrics(*combine_views(curves)).to_dict()
 
 
+def phase_frames(ref_view: dict) -> dict[str, np.ndarray]:
+    """Reference frame indices of four phases of the cycle, from the reference's own curve.
+
+    ``ed``: frame 0; ``es``: the frame nearest the reference's end-systole (its MAPSE time);
+    ``diastasis``: the frames inside the reference's diastasis rest window (none when the plane never
+    rests between e' and a'); ``late_diastole``: the frames in the last tenth of the RR interval.
+    """
+    times_s = np.asarray(ref_view["times_s"], dtype=float) - float(ref_view["times_s"][0])
+    rr_s = float(ref_view["rr_s"])
+    points = np.asarray(ref_view["points_px"], dtype=float)
+    curve = displacement_mm(points, tuple(ref_view["pixel_spacing_mm"]))
+    end_systole_s = clinical_metrics(times_s, curve, rr_s).end_systole_s
+    frames = {"ed": np.array([0]), "es": np.array([], dtype=int), "diastasis": np.array([], dtype=int),
+              "late_diastole": np.flatnonzero(times_s >= (1 - LATE_DIASTOLE_FRACTION) * rr_s)}
+    if end_systole_s is not None:
+        frames["es"] = np.array([int(np.argmin(np.abs(times_s - end_systole_s)))])
+        window = rest_windows(times_s, curve, rr_s, end_systole_s)["diastasis"]
+        if window is not None:
+            start_s, end_s = window["start_ms"] / 1000, window["end_ms"] / 1000
+            inside = ((times_s >= start_s) & (times_s <= end_s)) | ((times_s + rr_s >= start_s) & (times_s + rr_s <= end_s))
+            frames["diastasis"] = np.flatnonzero(inside)
+    return frames
+
+
+def signed_phase_errors_mm(points_px: np.ndarray, ref_view: dict) -> dict[str, float | None]:
+    """Mean signed long-axis error (mm, toward the apex +; both points) of points already on the
+    reference's frames, per phase of :func:`phase_frames`; None for a phase without frames."""
+    axial = axial_errors_mm(np.asarray(points_px, dtype=float), np.asarray(ref_view["points_px"], dtype=float),
+                            tuple(ref_view["pixel_spacing_mm"]))
+    return {phase: (float(axial[idx].mean()) if len(idx) else None) for phase, idx in phase_frames(ref_view).items()}
+
+
+def mapse_error_mm(points_px: np.ndarray, ref_view: dict) -> float | None:
+    """MAPSE of points already on the reference's frames minus the reference's, both measured the
+    same way from the points alone (whatever QC made of the view); None when either has none."""
+    ours = reference_metrics({**ref_view, "points_px": np.asarray(points_px, dtype=float)})["mapse_mm"]
+    theirs = reference_metrics(ref_view)["mapse_mm"]
+    return None if ours is None or theirs is None else float(ours - theirs)
+
+
 def score_view(predicted_px: np.ndarray, predicted_times_s: np.ndarray, ref_view: dict) -> dict:
     """Agreement of predicted points (T, 2, 2), (x, y) stored pixels, with one reference view.
 
     Returns per-view numbers in mm / degrees: ``mean_mm`` and ``median_mm`` over every point of every
     frame, ``worst_mm`` (the largest single point error) and ``worst_frame`` (its frame), ``angle_deg``
     (mean angle between the MV lines), ``displacement_bias_mm`` and ``displacement_sd_mm`` (per-frame
-    MV plane displacement, predicted minus reference), and ``point_errors_mm`` (T, 2).
+    MV plane displacement, predicted minus reference), ``point_errors_mm`` (T, 2) and ``signed_mm``
+    (:func:`signed_phase_errors_mm`: the mean signed long-axis error per phase, toward the apex +) and
+    ``mapse_error_mm`` (:func:`mapse_error_mm`).
     """
     spacing = tuple(ref_view["pixel_spacing_mm"])
     truth = np.asarray(ref_view["points_px"], dtype=float)
@@ -105,4 +154,6 @@ def score_view(predicted_px: np.ndarray, predicted_times_s: np.ndarray, ref_view
         "displacement_sd_mm": float(displacement.std(ddof=1)),
         "order_exchanged": exchanged,
         "point_errors_mm": errors,
+        "signed_mm": signed_phase_errors_mm(points, ref_view),
+        "mapse_error_mm": mapse_error_mm(points, ref_view),
     }

@@ -149,12 +149,13 @@ def checkpoint_state_dict(path: Path | str, network_config: NetworkConfig) -> di
 
 def train_network(network_config: NetworkConfig, train_config: TrainConfig, cache_file: Path | str,
                   out_dir: Path | str, resume: bool = False, init_state: dict | None = None,
-                  progress: bool = True) -> dict:
+                  progress: bool = True, frozen: tuple[str, ...] | list[str] = ()) -> dict:
     """Train one network from a sample cache; returns the training summary.
 
     Writes ``out_dir/best.pt`` (lowest validation error) and ``out_dir/last.pt`` (for --resume); with
     ``average_from`` also ``out_dir/averaged.pt``, the weight average (its validation error in the
-    summary as ``averaged_val_mm``; not kept across --resume).
+    summary as ``averaged_val_mm``; not kept across --resume). Parameters named in ``frozen`` are not
+    learnt (their BatchNorm statistics still follow the training data).
     """
     import torch
 
@@ -177,7 +178,9 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
     if init_state is not None:
         missing, unexpected = model.load_state_dict(init_state, strict=False)
     model = model.to(device, memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=train_config.learning_rate)
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name not in set(frozen))
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=train_config.learning_rate)
     total_iterations = int(math.ceil(train_config.epochs * len(train_idx) / train_config.batch_size))
     iteration, best_val, history = 0, float("inf"), []
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
