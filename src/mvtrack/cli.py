@@ -395,6 +395,24 @@ def demo(out: Path = typer.Option(Path("demo_out"), help="Where the demo writes 
     typer.echo(f"Check and correct the points in your browser: mvtrack review {out}")
 
 
+@app.command()
+def review(
+    out_dir: Path = typer.Argument(..., help="The --out folder of mvtrack analyze (one subfolder per study)."),
+    port: int = typer.Option(0, min=0, max=65535, help="Port on 127.0.0.1 (default: a free one)."),
+    browser: bool = typer.Option(True, "--browser/--no-browser", help="Open the review in the default web browser."),
+) -> None:
+    """Check and correct the tracked points in the browser: worklist, cines with their points, curves; drag a
+    point, the view re-tracks; Save writes results.json (the previous one kept beside it), summary.csv, report.html."""
+    try:
+        from mvtrack.review.app import serve
+
+        serve(out_dir, port=port, open_browser=browser, echo=typer.echo)
+    except MvtrackError as error:
+        _fail(error)
+    except KeyboardInterrupt:  # pragma: no cover - Ctrl-C ends the review
+        pass
+
+
 def main() -> None:  # pragma: no cover - entry point used by `python -m mvtrack`
     app()
 

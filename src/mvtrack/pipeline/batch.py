@@ -18,7 +18,7 @@ from mvtrack.results import read_result, write_json_atomic, write_result
 
 CSV_FIELDS = ["study", "mapse_mm", "s_prime_cm_s", "e_prime_cm_s", "a_prime_cm_s", "views", "needs_review",
               "qc_reasons", "metrics_withheld_because", "mapse_2ch_mm", "mapse_4ch_mm", "heart_rate_bpm",
-              "study_views", "mapse_3ch_mm", "mapse_2ch_4ch_mm", "e_prime_2ch_4ch_cm_s"]
+              "study_views", "mapse_3ch_mm", "mapse_2ch_4ch_mm", "e_prime_2ch_4ch_cm_s", "reviewed"]
 
 
 @dataclass
@@ -137,6 +137,8 @@ def csv_row(result: dict) -> dict:
         # the paper's study metrics (2CH and 4CH only), for comparison with MVnet-style results
         "mapse_2ch_4ch_mm": _round((result.get("metrics_2ch_4ch") or {}).get("mapse_mm")),
         "e_prime_2ch_4ch_cm_s": _round((result.get("metrics_2ch_4ch") or {}).get("e_prime_cm_s")),
+        # a reader checked the points (mvtrack review or analyze --anchors): results.json has `review`
+        "reviewed": bool(result.get("review")),
     }
 
 
