@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--real", action="store_true", help="Also the real exam(s) in data/ with reference points.")
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--finalists", type=int, nargs="+", default=None,
-                        help="Run the table for each of these mvtrack.pipeline.track.SEARCH_FINALISTS (0: all "
+                        help="Run the table for each of these mvtrack.pipeline.start_search.SEARCH_FINALISTS (0: all "
                              "candidates get the last pass), in one process so that the seconds compare.")
     args = parser.parse_args()
 
@@ -100,10 +100,10 @@ def main() -> None:
     print("| views | start off by (mm) | " + " | ".join(f"recovered, {m}" for m in MODES)
           + " | median error (mm) | s / view |")
     print("|---|---|" + "---|" * (len(MODES) + 2))
-    from mvtrack.pipeline import track
+    from mvtrack.pipeline import start_search
 
-    for finalists in args.finalists or [track.SEARCH_FINALISTS]:
-        track.SEARCH_FINALISTS = finalists or None
+    for finalists in args.finalists or [start_search.SEARCH_FINALISTS]:
+        start_search.SEARCH_FINALISTS = finalists or None
         suffix = f", {finalists or 'all'} finalists" if args.finalists else ""
         if args.real:
             run(real_cases(), args.distances, models, f"real exam (2CH, 4CH){suffix}")

@@ -7,14 +7,14 @@ contrasts. The result is a model folder holding only the fine-tuned network (the
 the shipped model), for `benchmarks/real_scans.py --model RUN/model` and `benchmarks/accuracy.py`.
 
 ``--hinge-look 0.7`` renders most subjects with an annulus that looks as real ones often do (no waist,
-faint LA wall and leaflets that come and go over the cycle: ``mvtrack.synth.generator._hinge_look``).
+faint LA wall and leaflets that come and go over the cycle: ``mvtrack.synth.variants._hinge_look``).
 
 ``--busy 0.7`` renders most subjects with a chest that fills the field of view and is crowded with
-small structures and vessels (``mvtrack.synth.generator._busy_surroundings``): what the realism
+small structures and vessels (``mvtrack.synth.variants._busy_surroundings``): what the realism
 classifier found real frames have and ours lack. It matters most for stage 1, which sees the whole frame.
 
 ``--dark-wall 0.5`` renders half the subjects with thick dark LA / RA walls, often without a waist, and
-chemical-shift lines at fat-water boundaries (``mvtrack.synth.generator.DarkWalls``): the dark band of
+chemical-shift lines at fat-water boundaries (``mvtrack.synth.variants.DarkWalls``): the dark band of
 the LV wall then runs on past the hinge, as in real diastolic 4CH frames. ``--dark-groove 0.6``: the
 AV-groove fat as dark as the LV wall and 8-20 mm deep, so the band runs on as thick as the wall.
 

@@ -3,7 +3,9 @@
 Heavy modules (networks, pipeline) are imported lazily so that ``mvtrack --help`` is instant.
 """
 
-__version__ = "0.1.0"
+from mvtrack._version import __version__
+
+__all__ = ["__version__", "analyze"]
 
 
 def analyze(path, **kwargs):

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from mvtrack.errors import MvtrackError
-from mvtrack.train.unlabelled import SHIPPED_STEPS
+from mvtrack.pipeline.adapt_model import SHIPPED_STEPS
 
 app = typer.Typer(
     add_completion=False,
@@ -366,8 +366,8 @@ def adapt_model(
         import torch
 
         from mvtrack.io.cine import VIEWS
+        from mvtrack.pipeline.adapt_model import learn_shift_consistency
         from mvtrack.train.consistency import ConsistencyConfig
-        from mvtrack.train.unlabelled import learn_shift_consistency
 
         views = tuple(v.upper() for v in view) if view else None
         if views and any(v not in VIEWS for v in views):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mvtrack import __version__
+from mvtrack._version import __version__
 from mvtrack.errors import AnalysisError
 from mvtrack.io import POINT_NAMES, VIEWS, Cine, read_cines
 from mvtrack.io.dicom import LEFT_OUT_SERIES

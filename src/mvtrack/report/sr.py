@@ -66,7 +66,7 @@ def build_sr(result: dict, source_paths: dict[str, list[str]]):
     import pydicom
     from pydicom.sr.codedict import codes
 
-    from mvtrack import __version__
+    from mvtrack._version import __version__
 
     evidence_by_view = {}
     for view, paths in source_paths.items():

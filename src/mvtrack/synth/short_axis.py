@@ -14,8 +14,9 @@ from scipy import ndimage
 
 from mvtrack.io.cine import Cine
 from mvtrack.synth import anatomy as A
-from mvtrack.synth import generator as G
+from mvtrack.synth import appearance as G
 from mvtrack.synth.motion import mv_displacement_mm
+from mvtrack.synth.scene import _background_labels, _sample_motion
 
 SHORT_AXIS = "SAX"
 
@@ -26,7 +27,7 @@ def _inside(u, v, cu, cv, au, av):
 
 def render_short_axis(rng: np.random.Generator, fine: int = 2) -> Cine:
     """One short-axis cine, view "SAX", geometry as a long-axis view's (no orientation)."""
-    motion = G._sample_motion(rng, bool(rng.random() < 0.12))
+    motion = _sample_motion(rng, bool(rng.random() < 0.12))
     level = rng.uniform(0.0, 1.0)  # 0 base, 1 apex
     size = rng.uniform(0.92, 1.25)
     cavity_mm = rng.uniform(18, 30) * size * (1.0 - 0.6 * level**2)
@@ -50,7 +51,7 @@ def render_short_axis(rng: np.random.Generator, fine: int = 2) -> Cine:
     angle = rng.uniform(0, 2 * np.pi)  # direction from the LV centre to the RV
     e_u = np.array([np.cos(angle), np.sin(angle)])
     e_v = np.array([-e_u[1], e_u[0]])
-    background = G._background_labels(x_mm, y_mm, centre, e_v, rng, "4CH")
+    background = _background_labels(x_mm, y_mm, centre, e_v, rng, "4CH")
     lut = G._tissue_intensities(rng)
     texture = G._smooth_field(background.shape, rng, rng.uniform(2, 8), rng.uniform(0.03, 0.12))
     static_gain = G._bias_field(background.shape, rng) * G._banding(background.shape, rng)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.uid import generate_uid
 
-from mvtrack import __version__
+from mvtrack._version import __version__
 from mvtrack.io.dicom_write import write_dicom_series
 from mvtrack.io.nifti import write_nifti_cine
 from mvtrack.io.npz import write_npz_cine
