@@ -2,7 +2,7 @@
 
 Stage 2 is meant to read the image: wherever its crop is put (within its pull-in range), the points
 it finds, mapped back to the stored frame, should be the same. On synthetic cines they are (slope
-about 0, ``benchmarks/crop_anchoring.py``); on the real 3T 4CH in systole they partly move with the
+about 0, ``experiments/crop_anchoring/crop_anchoring.py``); on the real 3T 4CH in systole they partly move with the
 crop (slope up to 1). This module fine-tunes a stage-2 network so that two crops of one frame,
 standardised from two independently perturbed versions of a track, give the same points in the
 stored frame: no labels, only the cine and a rough track of it (the pipeline's own output).
