@@ -113,6 +113,13 @@ def test_get_a_view_and_its_frames(client):
     assert client.get("/api/studies/alpha/frames/3CH").status_code == 404
 
 
+def test_a_study_without_saved_frames_says_how_to_get_them(client, out_dir):
+    (out_dir / "alpha" / "cines" / "4CH.npz").unlink()
+    response = client.get("/api/studies/alpha/frames/4CH")
+    assert response.status_code == 404 and "rerun mvtrack analyze --force" in response.json()["error"]
+    assert client.get("/api/studies/alpha").status_code == 200  # the points and curves are still there
+
+
 def test_post_anchors_retracks_without_saving(client, out_dir):
     before = (out_dir / "alpha" / "results.json").read_bytes()
     result = client.get("/api/studies/alpha").json()["result"]
@@ -300,3 +307,29 @@ def test_cli_review_serves_on_localhost(out_dir, monkeypatch):
     host, port = seen["address"]
     assert host == "127.0.0.1" and port > 0 and f"http://127.0.0.1:{port}/" in result.output
     assert "3 analysed studies" in result.output and not opened
+
+
+def _raw_get(url: str, path: str) -> bytes:
+    """GET ``path`` exactly as written (no client normalises its dot segments)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
+        connection.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_raw_dot_segments_stay_inside(out_dir):
+    from mvtrack.review.browser import serving
+
+    (out_dir.parent / "secret.txt").write_text("s3cret content")
+    with serving(out_dir) as url:
+        assert b"200 OK" in _raw_get(url, "/files/alpha/results.csv")
+        for path in ("/files/alpha/../../secret.txt", "/files/alpha/cines/../../../secret.txt", "/static/../../../secret.txt",
+                     "/files/alpha/%2e%2e/%2e%2e/secret.txt", "/static/..%2f..%2f..%2fsecret.txt", "/../secret.txt"):
+            answer = _raw_get(url, path)
+            assert b"s3cret" not in answer and answer.split(b" ")[1] in (b"400", b"404"), path

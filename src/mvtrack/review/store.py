@@ -212,7 +212,11 @@ class ReviewStore:
 
         if view not in self.result(study_id).get("views", {}):
             raise NotFound(f"{study_id}: no tracked view {view!r}")
-        path = self.study_file(study_id, f"cines/{view}.npz")
+        try:
+            path = self.study_file(study_id, f"cines/{view}.npz")
+        except NotFound:
+            raise NotFound(f"{study_id}/cines/{view}.npz: no frames saved (analysed by an mvtrack that did not save "
+                           "them: rerun mvtrack analyze --force)") from None
         stat = path.stat()
         key = (str(path), stat.st_mtime_ns, stat.st_size)
         if key in self._frames:

@@ -62,7 +62,7 @@ function zoomBox(ui) {
   const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
   const cx = (Math.min(...xs) + Math.max(...xs)) / 2, cy = (Math.min(...ys) + Math.max(...ys)) / 2;
   const extent = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
-  const size = Math.min(Math.max(ui.width, ui.height), Math.max(extent * 2.2, 0.3 * Math.max(ui.width, ui.height), 40));
+  const size = Math.min(Math.max(ui.width, ui.height), Math.max(extent * 2.8, 0.3 * Math.max(ui.width, ui.height), 40));
   const clamp = (c, n) => Math.min(Math.max(c - size / 2, -0.5), Math.max(-0.5, n - 0.5 - size));
   return { x: clamp(cx, ui.width), y: clamp(cy, ui.height), w: size, h: size };
 }
@@ -137,6 +137,7 @@ async function save() {
     const data = await api(studyPath("/save"), { anchors: S.anchors });
     S.result = data.result;
     S.savedAnchors = clone(S.anchors);
+    redraw();
     status(`Saved results.json (the previous one is kept as ${data.kept}); summary.csv and report.html updated.`);
     await loadKept();
   } catch (error) {
@@ -571,6 +572,7 @@ async function main() {
   document.getElementById("guide-next").addEventListener("click", () => guideTo(S.guide + 1 < GUIDE_STEPS.length ? S.guide + 1 : null));
   document.getElementById("guide-exit").addEventListener("click", () => guideTo(null));
   document.addEventListener("keydown", onKey);
+  for (const button of document.querySelectorAll("button")) button.addEventListener("click", () => button.blur()); // keys stay the page's
   window.addEventListener("beforeunload", (e) => { if (!sameAnchors(S.anchors, S.savedAnchors)) { e.preventDefault(); e.returnValue = ""; } });
   redraw();
   document.body.dataset.ready = "1";

@@ -37,8 +37,8 @@ function render(data) {
     qc.title = study.qc_reasons.join("\n");
     let reviewed = "not reviewed";
     if (study.reviewed) {
-      reviewed = "reviewed " + (study.reviewed_when || "").replace("T", " ").replace("+00:00", " UTC");
-      if (study.reader_confirmed.length) reviewed += ` (${study.reader_confirmed.join(", ")} confirmed)`;
+      reviewed = "reviewed " + (study.reviewed_when || "").replace("T", " ").slice(0, 16);
+      if (study.reader_confirmed.length) reviewed += ` · ${study.reader_confirmed.join(", ")} confirmed`;
     }
     cell(row, reviewed, study.reviewed ? "ok" : "muted");
     row.addEventListener("click", (event) => { if (event.target.tagName !== "A") location.href = link.href; });
