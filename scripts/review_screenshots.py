@@ -87,7 +87,7 @@ def main() -> None:
             driver.set_window_size(1400, 940)
             open_study(driver, url, study)
             driver.execute_script("document.getElementById('guided').click();")
-            view = sorted(driver.execute_script("return Object.keys(window.mvtrackReview.state.views);"))[0]
+            view = min(driver.execute_script("return Object.keys(window.mvtrackReview.state.views);"))
             drag_point(driver, view, 0, 6, 10)  # end-diastole: the first point a little lower
             driver.execute_script("document.getElementById('guide-next').click();")  # on to end-systole
             wait_for(driver, "document.body.dataset.busy === '0'")
