@@ -333,3 +333,19 @@ def test_raw_dot_segments_stay_inside(out_dir):
                      "/files/alpha/%2e%2e/%2e%2e/secret.txt", "/static/..%2f..%2f..%2fsecret.txt", "/../secret.txt"):
             answer = _raw_get(url, path)
             assert b"s3cret" not in answer and answer.split(b" ")[1] in (b"400", b"404"), path
+
+
+def test_save_redraws_the_overlay_movies_with_the_saved_points(client, out_dir):
+    from mvtrack.io.npz import read_npz_cine
+    from mvtrack.report.movie import write_movies
+
+    folder = out_dir / "alpha"
+    cine = read_npz_cine(folder / "cines" / "2CH.npz")
+    auto = read_result(folder / "results.json")
+    write_movies(cine.frames, np.asarray(auto["views"]["2CH"]["points_px"]), cine.times_s, folder / "overlay_2ch", ("gif",))
+    before = (folder / "overlay_2ch.gif").read_bytes()
+    client.post("/api/studies/alpha/save", json={"anchors": _anchors(auto, "2CH", {0: 3.0})})
+    assert (folder / "overlay_2ch.gif").read_bytes() != before
+    assert not (folder / "overlay_4ch.gif").exists()  # only the movies analyze wrote
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+    assert "overlay_2ch.gif" in (folder / "report.html").read_text()

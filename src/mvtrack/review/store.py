@@ -304,9 +304,35 @@ class ReviewStore:
             os.replace(temporary, folder / "curves.png")
         finally:
             Path(temporary).unlink(missing_ok=True)
+        self._redraw_movies(folder, result)
         write_html(result, folder, self._media(folder, result))
         self._update_summary(result)
         return kept
+
+    @staticmethod
+    def _redraw_movies(folder: Path, result: dict) -> None:
+        """The overlay movies analyze wrote, drawn again with the saved points (each format that is
+        there; written beside and renamed into place). A view without saved frames keeps its movie."""
+        from mvtrack.io.npz import read_npz_cine
+        from mvtrack.report.movie import write_movies
+
+        for view, entry in result["views"].items():
+            stem = f"overlay_{view.lower()}"
+            formats = tuple(f for f in ("mp4", "gif") if (folder / f"{stem}.{f}").is_file())
+            npz = folder / "cines" / f"{view}.npz"
+            if not formats or not npz.is_file() or npz.is_symlink():
+                continue
+            try:
+                cine = read_npz_cine(npz, view=view)
+            except MvtrackError:
+                continue
+            temporary = folder / f".{stem}-review-{os.getpid()}"
+            try:
+                for path in write_movies(cine.frames, np.asarray(entry["points_px"]), cine.times_s, temporary, formats):
+                    os.replace(path, folder / f"{stem}{path.suffix}")
+            finally:
+                for leftover in folder.glob(f"{temporary.name}.*"):
+                    leftover.unlink(missing_ok=True)
 
     @staticmethod
     def _media(folder: Path, result: dict) -> dict[str, list[str]]:
