@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 #: Points placed by eye at frame 8 (mid-systole, valve shut), stored pixels (x, y), first-named first.
-#: The 4CH pair was placed again in session 3 on a pixel grid of frame 8 zoomed to 42 x 40 px (the
-#: lateral hinge where the dark lateral wall meets the LA, the septal one at the crux); session 2's
+#: The 4CH pair was placed again on 2026-11-27 (0ab7e46) on a pixel grid of frame 8 zoomed to 42 x 40 px (the
+#: lateral hinge where the dark lateral wall meets the LA, the septal one at the crux); the first pair,
 #: (95, 114) / (90, 91), placed on a smaller view, sat on the AV-groove vessel and inside the LV.
 BY_EYE_FRAME = 8
 BY_EYE_PX = {"2CH": [(94.0, 90.0), (89.0, 113.0)], "4CH": [(95.0, 104.0), (82.0, 89.0)]}

@@ -2,7 +2,7 @@
 
 `mvtrack.models.store.ModelSet` averages the points of a network entry and of its ``ensemble``
 members (manifest). mvtrack-v5's 4CH stage 2 was made this way from v4's (= v3's, synthetic training
-only) and session 11's network fine-tuned for shift consistency on the MVnet sample's 4CH (also the
+only) and the network fine-tuned (2026-12-05) for shift consistency on the MVnet sample's 4CH (also the
 4CH critic): docs/MODEL_CARD.md, "output ensemble".
 
     python scripts/ensemble_stage2.py MODEL_DIR --view 4CH --member 4ch_stage2_critic.onnx --model-id mvtrack-v5

@@ -163,7 +163,7 @@ def test_synth_writes_3ch_cines_with_truth(tmp_path):
 def test_a_subjects_view_planes_lie_about_the_lv_axis_as_in_real_exams():
     """2CH, 3CH and 4CH planes of one synthetic heart turn about the LV axis as planned real views do
     (mvtrack.geometry.exam.VIEW_TURNS_DEG, checked on the real exams): named from one label, each
-    plane gets its own view. Until session 6 the synthetic 2CH lay in the 3CH's plane."""
+    plane gets its own view. Until 9cb28d1 (2026-12-02) the synthetic 2CH lay in the 3CH's plane."""
     from mvtrack.geometry.exam import axis_toward_apex, name_long_axis_planes, turn_about_axis_deg
     from mvtrack.geometry.patient import plane_intersection, plane_normal
 

@@ -1,4 +1,4 @@
-"""The session-11 experiments of shift consistency learnt once on unlabelled real cines (issue 13, lever 5).
+"""The experiments (2026-12-05, 4d7f97c to 989540b) of shift consistency learnt once on unlabelled real cines (issue 13, lever 5).
 
 A thin wrapper of :func:`mvtrack.pipeline.adapt_model.learn_shift_consistency` (what `mvtrack adapt-model`
 runs) with the experiment's extra knobs: the anchor's weight and learning from every view's cines.

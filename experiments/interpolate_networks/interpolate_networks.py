@@ -1,6 +1,6 @@
 """Weight-space interpolation (WiSE-FT) of a stage-2 network: a model folder between two checkpoints.
 
-Issue 13, session 12: the 4CH stage 2 fine-tuned for shift consistency on the MVnet sample moved the
+Issue 13 (fbf1f99, 2026-12-05): the 4CH stage 2 fine-tuned for shift consistency on the MVnet sample moved the
 real 4CH toward the annulus but cost 27-38 % synthetic accuracy. This writes, for each ``--alpha``, a
 model folder whose ``--network`` is ``(1 - alpha) * base + alpha * tuned`` (stage 1 and the other
 networks fall back to the shipped model); `benchmarks/accuracy.py --model` and

@@ -1,7 +1,7 @@
 """Train first 3CH networks on a CPU: stage 1 and stage 2 fine-tuned from the shipped 2CH networks
 (same architecture; the LV and LA look alike) on synthetic subjects with a 3CH alone.
 
-An experiment for issue 17, not a shipped model: `mvtrack analyze` does not track 3CH yet. Session 5
+An experiment for issue 17, not a shipped model: `mvtrack analyze` does not track 3CH yet. Commit 838ed68 (2026-12-02)
 ran it as `python experiments/three_chamber/train_3ch_from_2ch.py RUN --subjects 160 --minutes 25` (both stages side by
 side, one thread each); `experiments/three_chamber/three_chamber.py RUN` measures the result.
 

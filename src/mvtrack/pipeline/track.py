@@ -5,7 +5,7 @@ dual-stage ablation can be evaluated from one run. After the last pass the track
 time (periodic smoothing spline per coordinate, the same weight the velocity spline would use); the
 raw tracks stay in the result. The curves and metrics of refined tracks then interpolate instead of
 smoothing again: smoothing twice cost 0.5 cm/s of e' on the synthetic test set (bias -1.06 against
--0.48 cm/s measured once-smoothed, session 2).
+-0.48 cm/s measured once-smoothed; 82bc1bb, 2026-11-27).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from mvtrack.metrics.curves import smoothed_curve
 from mvtrack.pipeline.qc import is_settled
 
 #: Stage-2 passes after stage 1. The paper runs 2 (1+2+2); a third pass measured better on the
-#: synthetic test set (session 2, 40 subjects: MAPSE ICC 0.94 -> 0.97, e' ICC 0.91 -> 0.94, point
+#: synthetic test set (82bc1bb, 2026-11-27, 40 subjects: MAPSE ICC 0.94 -> 0.97, e' ICC 0.91 -> 0.94, point
 #: errors unchanged) and lets QC see whether the passes have converged.
 DEFAULT_STAGE2_PASSES = 3
 

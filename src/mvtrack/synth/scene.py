@@ -187,7 +187,7 @@ def _patient_orientation(view: str, e_u: np.ndarray, e_v: np.ndarray, rng: np.ra
     across = across - (across @ long_axis) * long_axis
     # The other views by their turn about the axis (mvtrack.geometry.exam.VIEW_TURNS_DEG, checked on
     # the real exams: their named 2CH lines lie 58-62 degrees on from the 4CH line). The 2CH: its
-    # anterior-to-inferior line 60 degrees on (until session 6 it lay where the 3CH lies). The 3CH:
+    # anterior-to-inferior line 60 degrees on (until 9cb28d1, 2026-12-02, it lay where the 3CH lies). The 3CH:
     # 60 degrees back, the 4CH's lateral end turned into the inferolateral, the second-named point.
     if view == "2CH":
         across = turned_about(across, long_axis, 60.0)
