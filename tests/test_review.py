@@ -92,6 +92,14 @@ def test_list_studies(client):
     assert first["views"] == ["2CH", "4CH"] and first["mapse_mm"] > 0 and "e_prime_cm_s" in first
 
 
+def test_an_unreadable_result_is_listed_as_such(client, out_dir):
+    (out_dir / "bravo" / "results.json").write_text("{broken")
+    entry = next(s for s in client.get("/api/studies").json()["studies"] if s["study"] == "bravo")
+    assert entry["unreadable"] and entry["needs_review"] and "unreadable" in entry["qc_reasons"][0]
+    response = client.get("/api/studies/bravo")
+    assert response.status_code == 500 and response.json()["error"].startswith("bravo/results.json: unreadable")
+
+
 def test_pages_and_static_files_are_served(client):
     for path in ("/", "/study?id=alpha", "/static/study.js", "/static/worklist.js", "/static/review.css"):
         response = client.get(path)
