@@ -289,6 +289,8 @@ def test_cli_review_errors_are_one_line(tmp_path, out_dir):
     runner = CliRunner()
     result = runner.invoke(cli, ["review", str(tmp_path / "missing"), "--no-browser"])
     assert result.exit_code == 2 and "no such folder" in result.output and "Traceback" not in result.output
+    result = runner.invoke(cli, ["review", str(out_dir / "alpha"), "--no-browser"])
+    assert result.exit_code == 2 and "one study's folder" in result.output and str(out_dir) in result.output
     import socket
 
     with socket.socket() as taken:

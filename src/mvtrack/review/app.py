@@ -152,6 +152,9 @@ def serve(out_dir: Path | str, port: int = 0, open_browser: bool = True, echo=pr
     import uvicorn
 
     app = create_app(out_dir)
+    root = app.state.store.root
+    if (root / "results.json").is_file():
+        raise ReviewError(f"{out_dir}: one study's folder; give the folder that holds it: mvtrack review {root.parent}")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
