@@ -7,6 +7,11 @@ end-diastole and end-systole), then the QC-flagged study in the guided review at
 one correction at end-diastole. Needs selenium and Debian's chromium + chromium-driver.
 
     python scripts/review_screenshots.py [--out-dir OUT_DIR] [--docs docs]
+
+The README's screenshots (2026-12-06) are of real studies: ``mvtrack analyze`` of the built-in MVnet
+sample and of ``data/bivme-patient1/dicom`` (as ``bivme-patient1``) into one OUT_DIR, the latter
+reviewed beforehand with its reference points at ED and ES (``mvtrack review`` or
+``ReviewStore.save``), then ``--out-dir`` that folder.
 """
 
 from __future__ import annotations
@@ -88,7 +93,7 @@ def main() -> None:
             open_study(driver, url, study)
             driver.execute_script("document.getElementById('guided').click();")
             view = min(driver.execute_script("return Object.keys(window.mvtrackReview.state.views);"))
-            drag_point(driver, view, 0, 6, 10)  # end-diastole: the first point a little lower
+            drag_point(driver, view, 0, 2, 3)  # end-diastole: the first point a little lower
             driver.execute_script("document.getElementById('guide-next').click();")  # on to end-systole
             wait_for(driver, "document.body.dataset.busy === '0'")
             driver.save_screenshot(str(args.docs / "review-study.png"))
