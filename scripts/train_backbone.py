@@ -10,7 +10,7 @@ from a cache built beforehand (``mvtrack.train.data.build_cache``); the result i
 holding only this network (``RUN/model``; the others come from the shipped model).
 
     python scripts/train_backbone.py RUN --cache CACHE_DIR --view 4CH --stage 2 --init imagenet \\
-        [--minutes 17] [--threads 1] [--lr 3e-4] [--freeze-stages 0] [--resume]
+        [--epochs 1.2] [--minutes 85] [--threads 1] [--lr 3e-4] [--freeze-stages 0] [--resume]
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def main() -> None:
     parser.add_argument("--view", default="4CH", choices=["2CH", "4CH", "3CH"])
     parser.add_argument("--stage", type=int, default=2, choices=[1, 2])
     parser.add_argument("--init", choices=["imagenet", "scratch"], default="imagenet")
-    parser.add_argument("--minutes", type=float, default=17.0)
+    parser.add_argument("--epochs", type=float, default=1.2, help="passes over the training samples (the budget in iterations)")
+    parser.add_argument("--minutes", type=float, default=85.0, help="wall-clock cap (the schedule decays by it when it comes first)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-4)
@@ -58,7 +59,7 @@ def main() -> None:
         from mvtrack.models.imagenet import lite0_imagenet_state_dict
 
         init_state = lite0_imagenet_state_dict(build_network(network).state_dict())
-    config = TrainConfig(epochs=1000, batch_size=args.batch_size, learning_rate=args.lr, max_minutes=args.minutes,
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, max_minutes=args.minutes,
                          seed=args.seed, threads=args.threads,
                          augment_config=augment_config_for(network, randomise_appearance=True))
     frozen = []
@@ -70,7 +71,7 @@ def main() -> None:
     model_id = f"lite0-{args.init}-{network.name}" + (f"-frozen{args.freeze_stages}" if args.freeze_stages else "")
     export_model_dir({network.name: out / "best.pt"}, args.run / "model", model_id,
                      notes={"training": {"init": args.init, "freeze_stages": args.freeze_stages, "lr": args.lr,
-                                         "minutes": args.minutes, "cache": str(args.cache)}})
+                                         "epochs": args.epochs, "minutes": args.minutes, "cache": str(args.cache)}})
     print(json.dumps({network.name: {k: summary[k] for k in ("best_val_mm", "iterations", "minutes")}}))
 
 
