@@ -3,14 +3,17 @@
 Inputs, each made from the real sample 2CH (first 12 frames): a DICOM series (one file per frame)
 with header bytes flipped, files cut short, replaced by random bytes, or elements set to odd values
 and VRs through pydicom; one enhanced multi-frame DICOM file with bytes flipped or cut; a NIfTI file
-with header bytes flipped; an .npz with members replaced by arrays of odd shapes, types and values.
+with header bytes flipped; an .npz with members replaced by arrays of odd shapes, types and values;
+the vendor-shaped copies of the same frames (``tests/vendor_corpus.py``: Siemens, Philips and GE classic
+series, a Philips enhanced file, a legacy multi-frame file), one a case in turn, mutated like the
+DICOM inputs above.
 
 An outcome is "read" (cines that pass validation; "read, noted" when a reader note says what was
 wrong), "refused" (a one-line CineError naming the input), "silent loss" (a series read with fewer
 frames than files and no note), "crash" (any other exception; its signature is listed) or "hang"
 (over --timeout seconds). Done means 0 crashes, 0 hangs, 0 silent losses.
 
-    .venv/bin/python benchmarks/fuzz_inputs.py [--n 5000] [--seed 0] [--workers 2]
+    .venv/bin/python benchmarks/fuzz_inputs.py [--n 5000] [--seed 0] [--workers 2] [--memory-gb 4]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import collections
 import multiprocessing
 import shutil
 import signal
+import sys
 import tempfile
 import time
 import traceback
@@ -28,8 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from vendor_corpus import VENDORS, write_vendor  # noqa: E402 - the test helper that builds the vendor corpus
+
 N_FRAMES = 12
-KINDS = ("dicom series", "enhanced dicom", "nifti", "npz")
+KINDS = ("dicom series", "enhanced dicom", "nifti", "npz", "vendor dicom")
 
 
 class Hang(Exception):
@@ -59,8 +66,11 @@ def _base_inputs(root: Path) -> dict[str, Path]:
     (enhanced_file,) = write_dicom_series(cine, enhanced, "2CH", enhanced=True)
     write_nifti_cine(cine, root / "cine_2ch.nii")
     write_npz_cine(cine, root / "cine_2ch.npz")
-    return {"dicom series": series, "enhanced dicom": Path(enhanced_file), "nifti": root / "cine_2ch.nii",
-            "npz": root / "cine_2ch.npz"}
+    bases = {"dicom series": series, "enhanced dicom": Path(enhanced_file), "nifti": root / "cine_2ch.nii",
+             "npz": root / "cine_2ch.npz"}
+    for vendor in VENDORS:
+        (bases[vendor],), _ = write_vendor(vendor, root / "vendors", "2ch", n_frames=N_FRAMES)
+    return bases
 
 
 def _flip_bytes(data: bytes, rng, lo: int, hi: int, n: int) -> bytes:
@@ -100,10 +110,19 @@ def _mutate_element(path: Path, rng) -> None:
 
 def _make_input(kind: str, base: Path, work: Path, rng) -> list[Path]:
     """A mutated copy of the base input of ``kind`` in ``work``; returns the paths to read."""
-    if kind == "dicom series":
+    if kind == "vendor dicom" and base.is_file():  # one multi-frame file: an element changed, or bytes
+        target = work / base.name
+        shutil.copy(base, target)
+        if rng.random() < 0.5:
+            _mutate_element(target, rng)
+        else:
+            data = _flip_bytes(target.read_bytes(), rng, 128, 4000, int(rng.integers(1, 24)))
+            target.write_bytes(data[: int(rng.integers(0, len(data)))] if rng.random() < 0.3 else data)
+        return [target]
+    if kind in ("dicom series", "vendor dicom"):
         folder = work / "2ch"
         shutil.copytree(base, folder)
-        victims = sorted(folder.glob("*.dcm"))
+        victims = sorted(p for p in folder.iterdir() if p.is_file())
         for victim in [victims[i] for i in rng.choice(len(victims), int(rng.integers(1, 4)), replace=False)]:
             how = rng.integers(0, 5)
             data = victim.read_bytes()
@@ -176,9 +195,10 @@ def _run_one(args) -> tuple[str, str, str]:
     kind = KINDS[index % len(KINDS)]
     rng = np.random.default_rng([seed, index])
     bases = _WORKER_BASES[base_root]
+    base = bases[kind] if kind != "vendor dicom" else bases[VENDORS[(index // len(KINDS)) % len(VENDORS)]]
     with tempfile.TemporaryDirectory() as work:
-        paths = _make_input(kind, bases[kind], Path(work), rng)
-        n_files = len(list(paths[0].glob("*.dcm"))) if paths[0].is_dir() else 0
+        paths = _make_input(kind, base, Path(work), rng)
+        n_files = sum(p.is_file() for p in paths[0].iterdir()) if paths[0].is_dir() else 0
         signal.alarm(timeout_s)
         try:
             cines = read_cines(paths, view="2CH")
@@ -193,7 +213,9 @@ def _run_one(args) -> tuple[str, str, str]:
             return kind, "crash", _signature(exc)
         finally:
             signal.alarm(0)
-    if kind == "dicom series" and sum(c.n_frames for c in cines) < n_files and not any(c.notes for c in cines):
+    expected = N_FRAMES if kind == "vendor dicom" else n_files
+    if kind in ("dicom series", "vendor dicom") and sum(c.n_frames for c in cines) < expected \
+            and not any(c.notes for c in cines):
         return kind, "silent loss", ""
     return kind, "read, noted" if any(c.notes for c in cines) else "read", ""
 
@@ -201,9 +223,16 @@ def _run_one(args) -> tuple[str, str, str]:
 _WORKER_BASES: dict[str, dict[str, Path]] = {}
 
 
-def _init_worker(base_root: str) -> None:
+def _init_worker(base_root: str, memory_gb: float = 0) -> None:
+    import resource
     import warnings
 
+    if memory_gb > 0:
+        # A header claiming a huge image makes the readers allocate it: with a cap that is a
+        # MemoryError (refused as unreadable) instead of the kernel killing the worker, which would
+        # leave the pool waiting for it for ever on a machine shared with other work.
+        limit = int(memory_gb * (1 << 30))
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     warnings.filterwarnings("ignore")
     signal.signal(signal.SIGALRM, _on_alarm)
     root = Path(tempfile.mkdtemp(dir=base_root))
@@ -216,13 +245,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=int, default=20, help="seconds before an input counts as a hang")
+    parser.add_argument("--memory-gb", type=float, default=4.0,
+                        help="address-space cap per worker (0: none); past it a read is a MemoryError")
     args = parser.parse_args()
 
     outcomes = collections.Counter()
     crashes: dict[str, list[int]] = collections.defaultdict(list)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as base_root:
-        with multiprocessing.get_context("fork").Pool(args.workers, _init_worker, (base_root,)) as pool:
+        with multiprocessing.get_context("fork").Pool(args.workers, _init_worker, (base_root, args.memory_gb)) as pool:
             jobs = [(i, args.seed, args.timeout, base_root) for i in range(args.n)]
             for index, (kind, outcome, detail) in enumerate(pool.imap(_run_one, jobs, chunksize=16)):
                 outcomes[kind, outcome] += 1
