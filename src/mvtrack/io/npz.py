@@ -45,6 +45,7 @@ def _read_npz_cine(path: Path, view: str | None) -> Cine:
         found_view, view_source = guess_view([("file name", path.stem), ("folder name", path.parent.name)])
     frames = np.asarray(arrays["frames"], dtype=np.float32)
     rr_s = float(arrays["rr_s"]) if "rr_s" in arrays else (rr_from_times(times_s) if len(times_s) > 1 else 1.0)
+    rr_source = "the file's rr_s" if "rr_s" in arrays else "trigger times" if len(times_s) > 1 else "not stated (1 s assumed)"
     spacing = np.asarray(arrays["pixel_spacing_mm"], dtype=float).ravel()
     if spacing.size != 2:
         raise CineError(path, "pixel_spacing_mm must hold two numbers (row, col)")
@@ -53,6 +54,7 @@ def _read_npz_cine(path: Path, view: str | None) -> Cine:
         pixel_spacing_mm=(float(spacing[0]), float(spacing[1])),
         times_s=times_s,
         rr_s=rr_s,
+        rr_source=rr_source,
         view=found_view,
         view_source=view_source,
         source_paths=(str(path),),
