@@ -62,3 +62,13 @@ def test_unreviewed_outputs_are_not_training_data(tmp_path):
         folder_jobs(tmp_path)
     _analysed_study(tmp_path, "reviewed", reviewed=True)
     assert [job[0].split("/")[-1] for job in folder_jobs(tmp_path)] == ["reviewed"]
+
+
+def test_training_on_one_reviewed_study_says_it_needs_two(tmp_path):
+    from mvtrack.models.network import NetworkConfig
+    from mvtrack.train.run import run_training
+
+    _analysed_study(tmp_path / "out", "reviewed", reviewed=True)
+    with pytest.raises(MvtrackError, match="training needs at least 2"):
+        run_training(NetworkConfig(view="2CH", stage=2, depth=10, width=8, max_width=16, head="softargmax"),
+                     tmp_path / "run", data=tmp_path / "out", workers=1, progress=False, threads=1)

@@ -168,6 +168,9 @@ def train_network(network_config: NetworkConfig, train_config: TrainConfig, cach
     out_dir.mkdir(parents=True, exist_ok=True)
     samples = load_stage_samples(cache_file, network_config.stage, image_order=network_config.view in IMAGE_ORDER_VIEWS)
     train_idx, val_idx = split_by_group(samples["group"], train_config.val_fraction, train_config.seed)
+    if len(train_idx) == 0 or len(val_idx) == 0:
+        raise MvtrackError(f"{cache_file}: samples of {len(np.unique(samples['group']))} study(ies): training needs at "
+                           "least 2 (whole studies are held out for validation)")
     val_idx = np.sort(np.random.default_rng(1).choice(val_idx, min(len(val_idx), train_config.val_samples), replace=False))
     shape = network_config.input_shape
     if samples["images"].shape[1:] != shape:
