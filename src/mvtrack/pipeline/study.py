@@ -205,7 +205,8 @@ def analyze_study(path, view: str | None = None, model_dir=None, stage2_passes: 
                   study_id: str | None = None, models=None, timings: dict | None = None, search: bool = True,
                   skip_unreadable: bool = False, adapt=None, pixel_spacing_mm: float | None = None, anchors: dict | None = None) -> StudyResult:
     """Read a study (folder or files) and analyse it. ``view`` forces the view of every cine read;
-    ``skip_unreadable``, ``pixel_spacing_mm``: see :func:`mvtrack.io.read_cines`; ``adapt``: see :func:`analyze_cines`."""
+    ``skip_unreadable``, ``pixel_spacing_mm``: see :func:`mvtrack.io.read_cines`; ``adapt``, ``anchors``: see
+    :func:`analyze_cines`."""
     from mvtrack.models.store import ModelSet
 
     paths = path if isinstance(path, (list, tuple)) else [path]
