@@ -25,9 +25,10 @@ WINDOW_MM = 50.0
 
 def real_rows(models):
     """(label, cine, reference view, tracked points (T, 2, 2) on the reference's frames) per real view."""
+    from real_scans import run_reference_study
+
     from mvtrack.evaluate.points import align_point_order, match_frames
     from mvtrack.evaluate.reference import reference_studies
-    from real_scans import run_reference_study
 
     for folder in reference_studies(REPO / "data"):
         reference, study, _ = run_reference_study(folder, models, 3, True)
@@ -58,7 +59,6 @@ def draw(rows, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     from real_sample import show_points
 
     from mvtrack.evaluate.points import axial_errors_mm

