@@ -6,8 +6,10 @@ points on a few frames, as a reader would place them in ``mvtrack review``: end-
 only; ED and end-systole (the reference's frame of largest displacement); ED, ES and mid-diastole
 (halfway from ES to the end of the cycle). The rule is the one ``--anchors`` applies
 (``mvtrack.pipeline.anchors``: the correction interpolated linearly in time around the cycle). Rows:
-point error (median, mean, worst) over every frame, MAPSE (reference, mvtrack, difference), the QC
-verdict of the view, and the seconds the re-tracking took (the analysis itself not counted).
+point error (median, mean, worst) over every frame, the signed error along the long axis (toward the
+apex +) at ED, ES, diastasis and late diastole (``mvtrack.evaluate.reference.signed_phase_errors_mm``),
+MAPSE (reference, mvtrack, difference), e' (reference, mvtrack), the QC verdict of the view, and the
+seconds the re-tracking took (the analysis itself not counted).
 
     .venv/bin/python benchmarks/anchors_real.py [--model DIR]
 """
@@ -53,14 +55,22 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO / "data")
     args = parser.parse_args()
 
-    from mvtrack.evaluate.reference import load_reference, reference_cines, reference_metrics, reference_studies, score_view
+    from mvtrack.evaluate.reference import (
+        load_reference,
+        reference_cines,
+        reference_metrics,
+        reference_studies,
+        score_view,
+        signed_phase_errors_mm,
+    )
     from mvtrack.models.store import ModelSet
     from mvtrack.pipeline.anchors import review_result
     from mvtrack.pipeline.study import analyze_cines
 
     models = ModelSet(args.model)
-    header = (f"{'study':<16} {'view':<4} {'anchors':<9} {'median':>7} {'mean':>6} {'worst':>6} {'MAPSE ref':>9} "
-              f"{'mvtrack':>8} {'diff':>6} {'QC':<22} {'s':>6}")
+    header = (f"{'study':<16} {'view':<4} {'anchors':<9} {'median':>7} {'mean':>6} {'worst':>6} "
+              f"{'signed ED / ES / dias / late':>29} {'MAPSE ref':>9} {'mvtrack':>8} {'diff':>6} {'e_ ref':>6} {'mvtrack':>8} "
+              f"{'QC':<12} {'s':>6}")
     print(header)
     print("-" * len(header))
     for folder in reference_studies(args.data):
@@ -70,7 +80,8 @@ def main() -> None:
         study = analyze_cines(list(cines.values()), reference["study"], models)
         for view in cines:
             ref_view = reference["views"][view]
-            ref_mapse = reference_metrics(ref_view)["mapse_mm"]
+            ref_metrics = reference_metrics(ref_view)
+            ref_mapse = ref_metrics["mapse_mm"]
             auto_px = np.asarray(study.result["views"][view]["points_px"], dtype=float)
             for kind in ("none", "ED", "ED+ES", "ED+ES+MD"):
                 start = time.perf_counter()
@@ -89,9 +100,24 @@ def main() -> None:
                 shown = "null" if mapse is None else f"{mapse:.1f}"
                 # the error of the numbers behind a withheld MAPSE, to show what QC kept back
                 raw = score_mapse(entry) if mapse is None else mapse
+                # the points on the reference's frames in the reference's point order (as score_view compares them)
+                ordered = reader_order(np.asarray(entry["points_px"], dtype=float), ref_view)
+                signed = signed_phase_errors_mm(ordered, ref_view)
+                phases = " / ".join("n/a" if signed[p] is None else f"{signed[p]:+.1f}"
+                                    for p in ("ed", "es", "diastasis", "late_diastole"))
+                e_prime = entry["metrics"]["e_prime_cm_s"]
                 print(f"{reference['study']:<16} {view:<4} {kind:<9} {score['median_mm']:7.2f} {score['mean_mm']:6.2f} "
-                      f"{score['worst_mm']:6.1f} {ref_mapse:9.1f} {shown:>8} {raw - ref_mapse:+6.1f} {verdict:<22} "
-                      f"{seconds:6.3f}")
+                      f"{score['worst_mm']:6.1f} {phases:>29} {ref_mapse:9.1f} {shown:>8} {raw - ref_mapse:+6.1f} "
+                      f"{ref_metrics['e_prime_cm_s']:6.1f} {'null' if e_prime is None else f'{e_prime:.1f}':>8} "
+                      f"{verdict:<12} {seconds:6.3f}")
+
+
+def reader_order(points_px: np.ndarray, ref_view: dict) -> np.ndarray:
+    """(T, 2, 2) points in the reference's point order (the order that fits better over the cycle)."""
+    truth = np.asarray(ref_view["points_px"], dtype=float)
+    same = np.linalg.norm(points_px - truth, axis=2).sum()
+    swapped = np.linalg.norm(points_px[:, ::-1] - truth, axis=2).sum()
+    return points_px if same <= swapped else points_px[:, ::-1]
 
 
 def score_mapse(entry: dict) -> float:
