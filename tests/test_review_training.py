@@ -72,3 +72,20 @@ def test_training_on_one_reviewed_study_says_it_needs_two(tmp_path):
     with pytest.raises(MvtrackError, match="training needs at least 2"):
         run_training(NetworkConfig(view="2CH", stage=2, depth=10, width=8, max_width=16, head="softargmax"),
                      tmp_path / "run", data=tmp_path / "out", workers=1, progress=False, threads=1)
+
+
+def test_adapt_model_takes_the_anchored_frames_of_reviewed_studies(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mvtrack.cli import app
+
+    folder, _, _ = _analysed_study(tmp_path / "out", "reviewed", reviewed=True)
+    out = tmp_path / "site_model"
+    outcome = CliRunner().invoke(app, ["adapt-model", str(folder), "--out", str(out), "--view", "2CH", "--steps", "2",
+                                       "--anchor-subjects", "0", "--threads", "1"])
+    assert outcome.exit_code == 0, outcome.output
+    record = json.loads((out / "manifest.json").read_text())["shift_consistency"]["networks"]["2ch_stage2"]
+    assert record["cines"] == 1
+    assert 2 * ANCHORED_FRAME_COPIES - 4 <= record["reviewed_samples"] <= 2 * ANCHORED_FRAME_COPIES

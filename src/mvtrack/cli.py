@@ -348,7 +348,8 @@ def export_model(
 
 @app.command("adapt-model")
 def adapt_model(
-    studies: list[Path] = typer.Argument(..., help="Unlabelled real studies (folders of DICOM or NIfTI cines) to learn from."),
+    studies: list[Path] = typer.Argument(..., help="Real studies to learn from: folders of DICOM or NIfTI cines, or study "
+                                              "folders of analyze's output (a reviewed one adds its anchored frames as labels)."),
     out: Path = typer.Option(..., help="Model folder to write (stage 2 networks; stage 1 from the shipped model)."),
     view: Optional[list[str]] = typer.Option(None, help="Adapt only these views' stage 2 (repeatable; default: every view found)."),
     steps: int = typer.Option(SHIPPED_STEPS, min=1, help="Fine-tuning steps per network (8 frames x 2 crops each; v4's 2CH's)."),

@@ -5,6 +5,9 @@ fine-tuning (:func:`mvtrack.train.consistency.adapt_stage2`, with a synthetic an
 unlabelled real studies -- a site's own archive, or the built-in MVnet sample -- and writes a model
 folder whose stage-2 networks are the adapted ones (stage 1 from the base model), for
 ``analyze --model``. No labels are needed: the crops are placed around the base model's own tracks.
+A study may also be a study folder of ``mvtrack analyze``'s output that a reader reviewed
+(``results.json`` with ``review``, frames in ``cines/``): its crops are placed around the reviewed
+track, and the reader's anchored frames join the supervised anchor (real labels beside the synthetic).
 The shipped 2CH stage 2 (mvtrack-v4) was made this way from the MVnet sample's 2CH cine.
 """
 
@@ -49,7 +52,8 @@ def learn_shift_consistency(studies: list[Path], out: Path, views: tuple[str, ..
         raise MvtrackError("no study given to learn from")
     base = ModelSet()  # the shipped model: the output folder holds stage 2 only and falls back to it for stage 1
     config = consistency or replace(ConsistencyConfig(), steps=SHIPPED_STEPS)
-    analyses = [analyze_study(folder, models=base) for folder in studies]
+    analyses = [analyze_study(_frames_of(folder), models=base) for folder in studies]
+    reviewed = {view: _reviewed_anchor(studies, view, seed) for view in ("2CH", "3CH", "4CH")}
     found = sorted({view for study in analyses for view in study.tracks})
     wanted = sorted(views) if views else found
     missing = [view for view in wanted if view not in found]
@@ -61,14 +65,15 @@ def learn_shift_consistency(studies: list[Path], out: Path, views: tuple[str, ..
     checkpoints, work = {}, Path(tempfile.mkdtemp(prefix=".adapt-model-", dir=out.parent))
     try:
         for view in wanted:
-            pairs = [(study.cines[v], study.tracks[v].points_px) for study in analyses for v in study.tracks
-                     if v == view or every_view]
+            pairs = [(study.cines[v], _track(folder, v, study.tracks[v].points_px))
+                     for folder, study in zip(studies, analyses) for v in study.tracks if v == view or every_view]
             start = time.perf_counter()
+            anchor = _joined(anchor_samples(view, anchor_subjects) if anchor_subjects else None, reviewed[view])
             network_config, model, losses = adapted_stage2(
-                base, view, pairs, config, seed, anchor=anchor_samples(view, anchor_subjects) if anchor_subjects else None,
-                log=lambda line, v=view: log(f"{v}: {line}"))
+                base, view, pairs, config, seed, anchor=anchor, log=lambda line, v=view: log(f"{v}: {line}"))
             record["networks"][f"{view.lower()}_stage2"] = {
-                "cines": len(pairs), "seconds": round(time.perf_counter() - start, 1), **disagreement_summary(losses)}
+                "cines": len(pairs), "reviewed_samples": 0 if reviewed[view] is None else len(reviewed[view]["points"]),
+                "seconds": round(time.perf_counter() - start, 1), **disagreement_summary(losses)}
             path = work / f"{view.lower()}_stage2.pt"
             torch.save({"network": network_config.to_dict(), "state_dict": model.state_dict(),
                         "train": {"shift_consistency": settings}}, path)
@@ -82,3 +87,64 @@ def learn_shift_consistency(studies: list[Path], out: Path, views: tuple[str, ..
         return out / manifest.name
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _reviewed(folder: Path) -> dict | None:
+    """The reviewed results.json of an analysis output study folder, else None."""
+    import json
+
+    path = Path(folder) / "results.json"
+    if not (Path(folder) / "cines").is_dir() or not path.exists():
+        return None
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return result if result.get("review") else None
+
+
+def _frames_of(folder: Path) -> Path:
+    """What to read of a study: an analysis output folder's saved frames, else the folder itself."""
+    return Path(folder) / "cines" if (Path(folder) / "cines").is_dir() and (Path(folder) / "results.json").exists() else folder
+
+
+def _track(folder: Path, view: str, automatic_px):
+    """The reviewed track of ``view`` where a reader reviewed the study, else the base model's."""
+    import numpy as np
+
+    result = _reviewed(folder)
+    if result is None or view not in result["views"]:
+        return automatic_px
+    points = np.asarray(result["views"][view]["points_px"], dtype=float)
+    return points if points.shape == np.shape(automatic_px) else automatic_px
+
+
+def _reviewed_anchor(studies: list[Path], view: str, seed: int) -> dict | None:
+    """Labelled stage-2 samples (as :func:`mvtrack.pipeline.adapt.anchor_samples`) of the anchored
+    frames of ``view`` in the reviewed studies, or None where none was reviewed."""
+    import numpy as np
+
+    from mvtrack.train.data import ANCHORED_FRAME_COPIES, PerturbationConfig, cine_samples, load_study_labels
+
+    images, points = [], []
+    for index, folder in enumerate(studies):
+        if _reviewed(folder) is None:
+            continue
+        for cine, labels, frames in load_study_labels(Path(folder)):
+            if cine.view != view or not frames:
+                continue
+            samples = cine_samples(cine, labels, np.random.default_rng([seed, index, 98]),
+                                   PerturbationConfig(copies=ANCHORED_FRAME_COPIES), labelled_frames=frames)
+            images.append(samples["s2_images"].astype(np.float32))
+            points.append(samples["s2_points"])
+    return {"images": np.concatenate(images), "points": np.concatenate(points)} if images else None
+
+
+def _joined(*anchors: dict | None) -> dict | None:
+    """Labelled samples of several sources in one anchor (None where there are none)."""
+    import numpy as np
+
+    given = [a for a in anchors if a is not None]
+    if not given:
+        return None
+    return {key: np.concatenate([a[key] for a in given]) for key in ("images", "points")}
