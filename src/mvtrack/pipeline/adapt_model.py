@@ -53,7 +53,7 @@ def learn_shift_consistency(studies: list[Path], out: Path, views: tuple[str, ..
     base = ModelSet()  # the shipped model: the output folder holds stage 2 only and falls back to it for stage 1
     config = consistency or replace(ConsistencyConfig(), steps=SHIPPED_STEPS)
     analyses = [analyze_study(_frames_of(folder), models=base) for folder in studies]
-    reviewed = {view: _reviewed_anchor(studies, view, seed) for view in ("2CH", "3CH", "4CH")}
+    reviews = [_reviewed(folder) for folder in studies]  # each study's reviewed results.json, or None
     found = sorted({view for study in analyses for view in study.tracks})
     wanted = sorted(views) if views else found
     missing = [view for view in wanted if view not in found]
@@ -65,14 +65,15 @@ def learn_shift_consistency(studies: list[Path], out: Path, views: tuple[str, ..
     checkpoints, work = {}, Path(tempfile.mkdtemp(prefix=".adapt-model-", dir=out.parent))
     try:
         for view in wanted:
-            pairs = [(study.cines[v], _track(folder, v, study.tracks[v].points_px))
-                     for folder, study in zip(studies, analyses) for v in study.tracks if v == view or every_view]
+            pairs = [(study.cines[v], _track(review, v, study.tracks[v].points_px))
+                     for review, study in zip(reviews, analyses) for v in study.tracks if v == view or every_view]
             start = time.perf_counter()
-            anchor = _joined(anchor_samples(view, anchor_subjects) if anchor_subjects else None, reviewed[view])
+            reviewed = _reviewed_anchor(studies, reviews, view, seed)
+            anchor = _joined(anchor_samples(view, anchor_subjects) if anchor_subjects else None, reviewed)
             network_config, model, losses = adapted_stage2(
                 base, view, pairs, config, seed, anchor=anchor, log=lambda line, v=view: log(f"{v}: {line}"))
             record["networks"][f"{view.lower()}_stage2"] = {
-                "cines": len(pairs), "reviewed_samples": 0 if reviewed[view] is None else len(reviewed[view]["points"]),
+                "cines": len(pairs), "reviewed_samples": 0 if reviewed is None else len(reviewed["points"]),
                 "seconds": round(time.perf_counter() - start, 1), **disagreement_summary(losses)}
             path = work / f"{view.lower()}_stage2.pt"
             torch.save({"network": network_config.to_dict(), "state_dict": model.state_dict(),
@@ -89,37 +90,35 @@ def learn_shift_consistency(studies: list[Path], out: Path, views: tuple[str, ..
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _is_output_study(folder: Path) -> bool:
+    """Whether ``folder`` is a study folder of ``mvtrack analyze``'s output (results.json, frames in cines/)."""
+    return (Path(folder) / "cines").is_dir() and (Path(folder) / "results.json").exists()
+
+
 def _reviewed(folder: Path) -> dict | None:
     """The reviewed results.json of an analysis output study folder, else None."""
-    import json
+    from mvtrack.train.data import reviewed_result
 
-    path = Path(folder) / "results.json"
-    if not (Path(folder) / "cines").is_dir() or not path.exists():
-        return None
-    try:
-        result = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return result if result.get("review") else None
+    return reviewed_result(Path(folder) / "results.json") if _is_output_study(folder) else None
 
 
 def _frames_of(folder: Path) -> Path:
     """What to read of a study: an analysis output folder's saved frames, else the folder itself."""
-    return Path(folder) / "cines" if (Path(folder) / "cines").is_dir() and (Path(folder) / "results.json").exists() else folder
+    return Path(folder) / "cines" if _is_output_study(folder) else folder
 
 
-def _track(folder: Path, view: str, automatic_px):
-    """The reviewed track of ``view`` where a reader reviewed the study, else the base model's."""
+def _track(review: dict | None, view: str, automatic_px):
+    """The reviewed track of ``view`` where a reader reviewed the study (``review``: its results.json),
+    else the base model's."""
     import numpy as np
 
-    result = _reviewed(folder)
-    if result is None or view not in result["views"]:
+    if review is None or view not in review["views"]:
         return automatic_px
-    points = np.asarray(result["views"][view]["points_px"], dtype=float)
+    points = np.asarray(review["views"][view]["points_px"], dtype=float)
     return points if points.shape == np.shape(automatic_px) else automatic_px
 
 
-def _reviewed_anchor(studies: list[Path], view: str, seed: int) -> dict | None:
+def _reviewed_anchor(studies: list[Path], reviews: list[dict | None], view: str, seed: int) -> dict | None:
     """Labelled stage-2 samples (as :func:`mvtrack.pipeline.adapt.anchor_samples`) of the anchored
     frames of ``view`` in the reviewed studies, or None where none was reviewed."""
     import numpy as np
@@ -127,8 +126,8 @@ def _reviewed_anchor(studies: list[Path], view: str, seed: int) -> dict | None:
     from mvtrack.train.data import ANCHORED_FRAME_COPIES, PerturbationConfig, cine_samples, load_study_labels
 
     images, points = [], []
-    for index, folder in enumerate(studies):
-        if _reviewed(folder) is None:
+    for index, (folder, review) in enumerate(zip(studies, reviews)):
+        if review is None:
             continue
         for cine, labels, frames in load_study_labels(Path(folder)):
             if cine.view != view or not frames:

@@ -196,17 +196,20 @@ def synthetic_jobs(n_subjects: int, seed: int, perturbation: PerturbationConfig 
     return [(seed, i, perturbation, tuple(views), dict(generator_options or {})) for i in range(start, start + n_subjects)]
 
 
-def _is_reviewed(results_path: Path) -> bool:
+def reviewed_result(results_path: Path) -> dict | None:
+    """The results.json at ``results_path`` when a reader reviewed it (it has ``review``), else None
+    (also when it is missing or unreadable)."""
     try:
-        return bool(json.loads(results_path.read_text()).get("review"))
+        result = json.loads(Path(results_path).read_text())
     except (OSError, ValueError):
-        return False
+        return None
+    return result if isinstance(result, dict) and result.get("review") else None
 
 
 def folder_jobs(root: Path | str, seed: int = 0, perturbation: PerturbationConfig = PerturbationConfig()):
     root = Path(root)
     studies = sorted({p.parent for name in ANNOTATION_NAMES for p in root.rglob(name)
-                      if name != "results.json" or _is_reviewed(p)})
+                      if name != "results.json" or reviewed_result(p) is not None})
     if not studies:
         raise MvtrackError(f"{root}: no annotated studies ({' / '.join(ANNOTATION_NAMES[:2])}) and no reviewed "
                            "analysis results (results.json saved by mvtrack review) found")
