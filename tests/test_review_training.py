@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import make_cine
 
 from mvtrack.errors import MvtrackError
 from mvtrack.io.npz import read_npz_cine, write_npz_cine
 from mvtrack.pipeline.anchors import review_result
 from mvtrack.results import ViewTrack, build_result, write_result
-from mvtrack.train.data import ANCHORED_FRAME_COPIES, PerturbationConfig, _folder_job, folder_jobs, load_study_labels
-
-from conftest import make_cine
+from mvtrack.train.data import (
+    ANCHORED_FRAME_COPIES,
+    PerturbationConfig,
+    _folder_job,
+    folder_jobs,
+    load_study_labels,
+)
 
 
 def _analysed_study(root, name: str, reviewed: bool):
@@ -46,8 +51,8 @@ def test_npz_round_trip_keeps_the_series_and_geometry(tmp_path):
 
 
 def test_a_reviewed_output_labels_only_its_anchored_frames(tmp_path):
-    folder, cine, anchors = _analysed_study(tmp_path, "reviewed", reviewed=True)
-    [(read, points, frames)] = load_study_labels(folder)
+    folder, _, anchors = _analysed_study(tmp_path, "reviewed", reviewed=True)
+    [(_, points, frames)] = load_study_labels(folder)
     assert frames == [0, 6]
     np.testing.assert_allclose(points[[0, 6]], np.stack([anchors[0], anchors[6]]), atol=1e-4)
     samples = _folder_job((str(folder), 0, PerturbationConfig()))

@@ -196,7 +196,7 @@ def _geometry(view: dict) -> _Geometry:
 
 
 def _belongs_to(reason: str, view: str) -> bool:
-    return reason.startswith(f"{view}:") or reason.startswith(f"{view} ")
+    return reason.startswith((f"{view}:", f"{view} "))
 
 
 def review_result(result: dict, anchors_by_view: dict[str, Anchors], when: str | None = None,
@@ -243,9 +243,9 @@ def review_result(result: dict, anchors_by_view: dict[str, Anchors], when: str |
     kept = {k: v for k, v in original.items() if k not in _RECOMPUTED_STUDY_KEYS}
     new = build_result(original["study"], tracks, original.get("models", {}), original.get("tool_version", ""),
                        extra=kept, smooth_curves=bool(original.get("curves_smoothed", True)), study_views=measured)
+    geometries = {v: _geometry(original["views"][v]) for v in tracks}
     for name, track in tracks.items():
-        geometry = _geometry(original["views"][name])
-        points_mm, no_patient_reason = patient_points(geometry, track.points_px)
+        points_mm, no_patient_reason = patient_points(geometries[name], track.points_px)
         new["views"][name]["points_patient_mm"] = None if points_mm is None else np.round(points_mm, 3).tolist()
         new["views"][name]["points_patient_reason"] = no_patient_reason
         if name in view_reviews:
@@ -265,7 +265,6 @@ def review_result(result: dict, anchors_by_view: dict[str, Anchors], when: str |
         new["metrics"] = withheld_metrics(new["metrics"], reason)
         if new.get("metrics_2ch_4ch") is not None:
             new["metrics_2ch_4ch"] = withheld_metrics(new["metrics_2ch_4ch"], reason)
-    geometries = {v: _geometry(original["views"][v]) for v in tracks}
     new["mv_plane"], plane_flags = study_plane(geometries, {v: t.points_px for v, t in tracks.items()}, measured)
     reasons += [r for r in plane_flags if r not in reasons]
     new["rest_periods"] = study_rest_periods(new)

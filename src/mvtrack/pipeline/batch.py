@@ -62,11 +62,10 @@ def write_study_outputs(study_result, out_dir: Path, movies: tuple[str, ...] | b
     results_sr.dcm, a DICOM SR (see :mod:`mvtrack.report.sr`), or sr_not_written.txt saying why."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from mvtrack.io.npz import write_npz_cine
     from mvtrack.report.figures import plot_curves
     from mvtrack.report.html import write_html
     from mvtrack.report.movie import write_movies
-
-    from mvtrack.io.npz import write_npz_cine
 
     formats = ("mp4",) if movies is True else tuple(movies or ())
     result = study_result.result

@@ -136,6 +136,18 @@ def summary_with_row(header: list[str], rows: list[dict], row: dict) -> tuple[li
 # The folder
 
 
+def _while_unchanged(cache: dict[str, tuple[tuple, dict]], study_id: str, path: Path, load) -> dict:
+    """``load()``'s value for ``study_id``, kept in ``cache`` while ``path`` is unchanged (its
+    modification time, size and inode)."""
+    stat = path.stat()
+    key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    cached = cache.get(study_id)
+    if cached is None or cached[0] != key:
+        cached = (key, load())
+        cache[study_id] = cached
+    return cached[1]
+
+
 class ReviewStore:
     """OUT_DIR of ``mvtrack analyze``: list, read and save reviewed studies, nothing outside it."""
 
@@ -185,16 +197,14 @@ class ReviewStore:
         from mvtrack.results import read_result
 
         path = self.study_dir(study_id) / "results.json"
-        stat = path.stat()
-        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        cached = self._results.get(study_id)
-        if cached is None or cached[0] != key:
+
+        def load() -> dict:
             try:
-                cached = (key, read_result(path))
+                return read_result(path)
             except MvtrackError as error:
                 raise ReviewError(f"{study_id}/results.json: {_after_path(str(error), path)}", 500) from None
-            self._results[study_id] = cached
-        return json.loads(json.dumps(cached[1]))
+
+        return json.loads(json.dumps(_while_unchanged(self._results, study_id, path, load)))
 
     def worklist(self) -> list[dict]:
         """One entry per analysed study (read without the schema check, cached while unchanged: a
@@ -203,19 +213,16 @@ class ReviewStore:
 
     def _worklist_entry(self, study_id: str) -> dict:
         path = self.study_dir(study_id) / "results.json"
-        stat = path.stat()
-        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        cached = self._entries.get(study_id)
-        if cached is None or cached[0] != key:
+
+        def load() -> dict:
             try:
-                entry = worklist_entry(study_id, json.loads(path.read_text()))
+                return worklist_entry(study_id, json.loads(path.read_text()))
             except (OSError, ValueError, AttributeError, TypeError) as error:
-                entry = {"study": study_id, "views": [], "mapse_mm": None, "e_prime_cm_s": None, "needs_review": True,
-                         "qc_reasons": [f"results.json unreadable ({error.__class__.__name__})"], "reviewed": False,
-                         "reviewed_when": None, "reader_confirmed": [], "unreadable": True}
-            cached = (key, entry)
-            self._entries[study_id] = cached
-        return cached[1]
+                return {"study": study_id, "views": [], "mapse_mm": None, "e_prime_cm_s": None, "needs_review": True,
+                        "qc_reasons": [f"results.json unreadable ({error.__class__.__name__})"], "reviewed": False,
+                        "reviewed_when": None, "reader_confirmed": [], "unreadable": True}
+
+        return _while_unchanged(self._entries, study_id, path, load)
 
     def frames(self, study_id: str, view: str) -> dict:
         """The view's frames as base64 PNGs (windowed to the cine's 1st-99th percentile)."""
