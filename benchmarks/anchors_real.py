@@ -29,10 +29,10 @@ sys.path.insert(0, str(REPO / "src"))
 
 def anchor_frames(ref_view: dict, kind: str) -> list[int]:
     """Frames a reader anchors: "ED", "ED+ES", "ED+ES+MD" (ES from the reference's displacement)."""
-    from mvtrack.metrics import displacement_mm
+    from mvtrack.pipeline.anchors import end_systolic_frame
 
     truth = np.asarray(ref_view["points_px"], dtype=float)
-    es = int(np.argmax(displacement_mm(truth, tuple(ref_view["pixel_spacing_mm"]))))
+    es = end_systolic_frame(truth, tuple(ref_view["pixel_spacing_mm"]))
     frames = {"ED": [0], "ED+ES": [0, es], "ED+ES+MD": [0, es, es + (len(truth) - es) // 2]}[kind]
     return sorted(set(frames))
 
@@ -63,6 +63,7 @@ def main() -> None:
         score_view,
         signed_phase_errors_mm,
     )
+    from mvtrack.evaluate.points import align_point_order
     from mvtrack.models.store import ModelSet
     from mvtrack.pipeline.anchors import review_result
     from mvtrack.pipeline.study import analyze_cines
@@ -101,7 +102,8 @@ def main() -> None:
                 # the error of the numbers behind a withheld MAPSE, to show what QC kept back
                 raw = score_mapse(entry) if mapse is None else mapse
                 # the points on the reference's frames in the reference's point order (as score_view compares them)
-                ordered = reader_order(np.asarray(entry["points_px"], dtype=float), ref_view)
+                ordered, _ = align_point_order(np.asarray(entry["points_px"], dtype=float),
+                                               np.asarray(ref_view["points_px"], dtype=float))
                 signed = signed_phase_errors_mm(ordered, ref_view)
                 phases = " / ".join("n/a" if signed[p] is None else f"{signed[p]:+.1f}"
                                     for p in ("ed", "es", "diastasis", "late_diastole"))
@@ -110,14 +112,6 @@ def main() -> None:
                       f"{score['worst_mm']:6.1f} {phases:>29} {ref_mapse:9.1f} {shown:>8} {raw - ref_mapse:+6.1f} "
                       f"{ref_metrics['e_prime_cm_s']:6.1f} {'null' if e_prime is None else f'{e_prime:.1f}':>8} "
                       f"{verdict:<12} {seconds:6.3f}")
-
-
-def reader_order(points_px: np.ndarray, ref_view: dict) -> np.ndarray:
-    """(T, 2, 2) points in the reference's point order (the order that fits better over the cycle)."""
-    truth = np.asarray(ref_view["points_px"], dtype=float)
-    same = np.linalg.norm(points_px - truth, axis=2).sum()
-    swapped = np.linalg.norm(points_px[:, ::-1] - truth, axis=2).sum()
-    return points_px if same <= swapped else points_px[:, ::-1]
 
 
 def score_mapse(entry: dict) -> float:

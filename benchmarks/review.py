@@ -62,9 +62,9 @@ def site_study(seed: int, index: int, bias: str = "constant"):
 
 
 def ed_es_anchors(truth: np.ndarray, spacing_mm) -> dict[int, np.ndarray]:
-    from mvtrack.metrics import displacement_mm
+    from mvtrack.pipeline.anchors import end_systolic_frame
 
-    es = int(np.argmax(displacement_mm(truth, spacing_mm)))
+    es = end_systolic_frame(truth, spacing_mm)
     return {0: truth[0], es: truth[es]}
 
 
