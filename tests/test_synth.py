@@ -231,9 +231,9 @@ def test_chemical_shift_lines_outline_fat_where_it_meets_water_only():
     assert not chemical_shift_lines(labels)[4:8, 4:8].any()
 
 
-def _darker_near_the_hinges_with_the_same_motion(option: str, radius_mm: float) -> None:
+def _same_motion_different_frames(option: str):
     """A generator option drawn from its own stream: timing, matrix and the MV line's motion stay the
-    plain 4CH's; within ``radius_mm`` of the first frame's hinges the image is darker."""
+    plain 4CH's, the frames change; returns the plain and the changed view."""
     a = generate_subject(12, 3, ("4CH",)).views["4CH"]
     b = generate_subject(12, 3, ("4CH",), **{option: 1.0}).views["4CH"]
     assert a.params == b.params
@@ -241,6 +241,13 @@ def _darker_near_the_hinges_with_the_same_motion(option: str, radius_mm: float) 
     np.testing.assert_allclose(displacement_mm(b.points_px, b.cine.pixel_spacing_mm),
                                displacement_mm(a.points_px, a.cine.pixel_spacing_mm), atol=0.6)
     assert not np.array_equal(a.cine.frames, b.cine.frames)
+    return a, b
+
+
+def _darker_near_the_hinges_with_the_same_motion(option: str, radius_mm: float) -> None:
+    """As :func:`_same_motion_different_frames`, and within ``radius_mm`` of the first frame's hinges the
+    image is darker."""
+    a, b = _same_motion_different_frames(option)
     rows, cols = np.mgrid[: a.cine.frames.shape[1], : a.cine.frames.shape[2]]
     distance = np.min([np.hypot(cols - x, rows - y) for x, y in a.points_px[0]], axis=0) * a.cine.pixel_spacing_mm[0]
     near = distance < radius_mm
@@ -255,3 +262,43 @@ def test_dark_walls_darken_around_the_hinges_and_leave_the_motion_as_it_was():
 def test_a_dark_groove_darkens_beside_the_hinges_and_leaves_the_motion_as_it_was():
     """The AV groove's fat, as dark as the LV wall and reaching past the MV line, darkens beside the hinges."""
     _darker_near_the_hinges_with_the_same_motion("dark_groove_probability", 15.0)
+
+
+def test_the_relaxed_base_runs_the_dark_wall_on_past_the_hinge_out_of_systole_only():
+    """The relaxed base (issue 36): at end-diastole the LV wall at the hinge is thinner than in the plain
+    heart and myocardium-dark wall continues past the hinge into the atrium; at end-systole the base looks
+    as it did. The truth stays the hinge (the MV line meets the LV endocardium)."""
+    from dataclasses import replace
+
+    shape = A.HeartShape(view="2CH", wall_mm=9.0, la_wall_mm=2.0, annulus_half_mm=15.0, lv_half_width_mm=25.0)
+    relaxed = replace(shape, relaxed_base=(14.0, 2.5, 10.0))
+    u, v = np.meshgrid(np.arange(-40, 40, 0.25), np.arange(-35, 25, 0.25))
+
+    def labels_of(heart, contraction):
+        state = A.FrameState(base_left_mm=12.0 * contraction, base_right_mm=12.0 * contraction,
+                             contraction=contraction, leaflet_open=0.0)
+        frame = A.heart_frame(heart, state)
+        labels = np.zeros(u.shape, np.uint8)
+        A.render_heart_labels(u, v, heart, frame, labels)
+        return frame, labels
+
+    def myocardium_along(labels, frame, offset_mm):
+        """LV-myocardium pixels on the line parallel to the MV line, offset_mm toward the apex (+) or atrium (-),
+        outside the first hinge (within 12 mm of it)."""
+        hinge = frame.hinge_left
+        near = (np.abs(v - (hinge[1] + offset_mm)) < 0.13) & (u < hinge[0]) & (u > hinge[0] - 12)
+        return int((labels[near] == A.LV_MYO).sum())
+
+    for contraction in (0.0, 1.0):
+        plain_frame, plain = labels_of(shape, contraction)
+        relaxed_frame, looked = labels_of(relaxed, contraction)
+        np.testing.assert_allclose(relaxed_frame.hinge_left, plain_frame.hinge_left)  # same truth
+        if contraction == 0.0:
+            assert myocardium_along(looked, relaxed_frame, 1.0) < 0.6 * myocardium_along(plain, plain_frame, 1.0)
+            assert myocardium_along(looked, relaxed_frame, -4.0) > 0 == myocardium_along(plain, plain_frame, -4.0)
+        else:
+            np.testing.assert_array_equal(looked, plain)
+
+
+def test_the_relaxed_base_leaves_the_rest_of_the_subject_as_it_was():
+    _same_motion_different_frames("relaxed_base_probability")

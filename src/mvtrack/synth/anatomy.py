@@ -64,6 +64,12 @@ class HeartShape:
     aortic_root_mm: float = 12.0
     aortic_wall_mm: float = 2.0
     aortic_lean_deg: float = 30.0
+    #: The relaxed base (issue 36; None: off): ``(taper_mm, hinge_wall_mm, atrial_run_mm)``. Out of
+    #: systole the basal LV wall thins over its last ``taper_mm`` to ``hinge_wall_mm`` at the MV line,
+    #: AV-groove fat filling in beside it, and a wall of that thickness, as dark as the myocardium,
+    #: runs on past the hinge for ``atrial_run_mm`` into the atrium, thinning to the LA wall: the dark
+    #: band does not end at the hinge. Full at end-diastole and late diastole, gone at end-systole.
+    relaxed_base: tuple[float, float, float] | None = None
 
 
 @dataclass
@@ -130,6 +136,7 @@ class HeartFrame:
     la: tuple
     wall_mm: float
     leaflet_open: float = 0.0  # the frame state's, for what opens and shuts with the valve
+    contraction: float = 0.0  # the frame state's: 0 at end-diastole, 1 at end-systole
 
 
 def heart_frame(shape: HeartShape, state: FrameState) -> HeartFrame:
@@ -170,7 +177,8 @@ def heart_frame(shape: HeartShape, state: FrameState) -> HeartFrame:
     la_centre_v, la_semi_v = _ellipse_through_base(-(la_height - la_bottom), la_bottom, annulus,
                                                    shape.la_half_width_mm)
     la = (0.0, la_centre_v, shape.la_half_width_mm, abs(la_semi_v))
-    return HeartFrame(endo, epi, p0, p1, hinge_left, hinge_right, leaflets, la, wall, state.leaflet_open)
+    return HeartFrame(endo, epi, p0, p1, hinge_left, hinge_right, leaflets, la, wall, state.leaflet_open,
+                     state.contraction)
 
 
 def render_heart_labels(u: np.ndarray, v: np.ndarray, shape: HeartShape, frame: HeartFrame,
@@ -234,9 +242,13 @@ def render_heart_labels(u: np.ndarray, v: np.ndarray, shape: HeartShape, frame: 
     reach = wall + 2.0
     collar = ~below & (-side < wall + 1.0) & (((along < 0) & (along > -reach)) | ((along > span) & (along < span + reach)))
     labels[collar] = LA_WALL
+    if shape.relaxed_base is not None:
+        _paint_atrial_run(u, v, shape, frame, side, along, span, collar, labels)
     # LV myocardium and cavity below the MV line.
     epi = _inside_ellipse(u, v, ecu, ecv, eau, eav) & below
     labels[epi] = LV_MYO
+    if shape.relaxed_base is not None:
+        labels[epi & ~_relaxed_wall(u, v, shape, frame, side)] = EPI_FAT
     endo = _inside_ellipse(u, v, cu, cv, au, av) & below
     if shape.thin_segment is not None:
         sign, v0, v1 = shape.thin_segment
@@ -255,6 +267,49 @@ def render_heart_labels(u: np.ndarray, v: np.ndarray, shape: HeartShape, frame: 
         near = np.minimum(_segment_distance(u, v, hinge, mid, flat_start=True), _segment_distance(u, v, mid, tip))
         # Leaflets lie in the blood pool; they never cover the myocardium or the LA wall at the hinge.
         labels[(near < shape.leaflet_thickness_mm / 2) & np.isin(labels, (LV_BLOOD, LA_BLOOD))] = LEAFLET
+
+
+def _smoothstep(x):
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _relaxed_share(frame: HeartFrame) -> float:
+    """How relaxed the base is: 1 at end-diastole (and through late diastole), 0 at end-systole."""
+    return float(np.clip(1.0 - frame.contraction, 0.0, 1.0))
+
+
+def _relaxed_wall(u, v, shape: HeartShape, frame: HeartFrame, side) -> np.ndarray:
+    """(H, W) bool: where the LV wall of a relaxed base may reach (within ``taper_mm`` of the MV line it
+    thins to ``hinge_wall_mm``; further toward the apex, and at end-systole, everywhere: the full wall)."""
+    taper_mm, hinge_wall_mm, _ = shape.relaxed_base
+    full = frame.wall_mm
+    thin = hinge_wall_mm + (full - hinge_wall_mm) * _smoothstep(side / taper_mm)
+    thickness = full - _relaxed_share(frame) * (full - np.minimum(thin, full))
+    cu, cv, au, av = frame.lv_endo
+    return _inside_ellipse(u, v, cu, cv, au + thickness, av + thickness) | (thickness >= full)
+
+
+def _paint_atrial_run(u, v, shape: HeartShape, frame: HeartFrame, side, along, span, collar, labels) -> None:
+    """The relaxed base's wall running on past the hinge: outside the LA blood and the valve's span,
+    ``hinge_wall_mm`` thick at the MV line thinning to the LA wall over ``atrial_run_mm``, labelled as
+    LV myocardium (as dark), the LA wall's collar at the hinge with it while the base is mostly
+    relaxed; AV-groove vessels stay where they are."""
+    _, hinge_wall_mm, run_mm = shape.relaxed_base
+    share = _relaxed_share(frame)
+    if share <= 0.0:
+        return
+    up = -side  # mm from the MV line toward the atrium
+    thickness = shape.la_wall_mm + share * max(hinge_wall_mm - shape.la_wall_mm, 0.0) * (1.0 - _smoothstep(up / run_mm))
+    lcu, lcv, lau, lav = frame.la
+    shell = (_inside_ellipse(u, v, lcu, lcv, lau + thickness, lav + thickness)
+             & ~_inside_ellipse(u, v, lcu, lcv, lau, lav))
+    outside_valve = (along < 0) | (along > span)
+    run = shell & (up > 0) & (up < run_mm) & outside_valve
+    if share > 0.5:
+        run |= collar
+    run &= labels != CORONARY
+    labels[run] = LV_MYO
 
 
 def aortic_root_axis(shape: HeartShape, frame: HeartFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -34,7 +34,7 @@ from mvtrack.synth.scene import (
     _patient_orientation,
     _sample_shape,
 )
-from mvtrack.synth.variants import _busy_surroundings, _dark_walls, _hinge_look, chemical_shift_lines
+from mvtrack.synth.variants import _busy_surroundings, _dark_walls, _hinge_look, _relaxed_base, chemical_shift_lines
 
 
 @dataclass
@@ -61,10 +61,11 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
                 keep_fine_labels: bool = False, fine: int = 2, pose: HeartPose | None = None,
                 random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY,
                 hinge_look_probability: float = 0.0, busy_probability: float = 0.0,
-                dark_wall_probability: float = 0.0, dark_groove_probability: float = 0.0) -> SyntheticView:
-    # the hinge look, the busy surroundings, the dark walls and the dark groove draw from streams of
-    # their own, so that without them the view is what it was
-    look_rng, busy_rng, dark_rng, groove_rng = rng.spawn(4)
+                dark_wall_probability: float = 0.0, dark_groove_probability: float = 0.0,
+                relaxed_base_probability: float = 0.0) -> SyntheticView:
+    # the hinge look, the busy surroundings, the dark walls, the dark groove and the relaxed base draw
+    # from streams of their own, so that without them the view is what it was
+    look_rng, busy_rng, dark_rng, groove_rng, relaxed_rng = rng.spawn(5)
     dilated = rng.random() < 0.15
     hypertrophy = rng.random() < 0.12
     shape = _sample_shape(view, rng, dilated, hypertrophy)
@@ -72,6 +73,8 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
     look = None
     if look_rng.random() < hinge_look_probability:
         shape, look = _hinge_look(shape, n_frames, look_rng)
+    if relaxed_rng.random() < relaxed_base_probability:
+        shape = _relaxed_base(shape, relaxed_rng)
     dark = _dark_walls(dark_rng) if dark_rng.random() < dark_wall_probability else None
     if dark is not None:
         shape = replace(shape, la_wall_mm=dark.la_wall_mm)

@@ -1,7 +1,8 @@
 """Generator variants (off in the shipped model's data mix): annuli that look as real ones often do.
 
 Each is drawn from a random stream of its own in :func:`mvtrack.synth.render.render_view`, so that a
-subject rendered without a variant is byte for byte what it was: the hinge look (no LV-LA waist,
+subject rendered without a variant is byte for byte what it was: the relaxed base (the basal wall
+thinning and running on past the hinge out of systole), the hinge look (no LV-LA waist,
 faint LA wall, leaflets that come and go), dark walls past the hinge with chemical-shift lines, and a
 busy chest (the field of view filled and crowded with small structures and vessels). The dark AV
 groove is a few lines of ``render_view`` itself.
@@ -52,6 +53,19 @@ def _hinge_look(shape: A.HeartShape, n_frames: int, rng: np.random.Generator) ->
     la_wall = visibility() if rng.random() < 0.6 else np.zeros(n_frames)  # often not seen at all
     return shape, HingeLook(la_wall_visibility=la_wall, leaflet_visibility=visibility(),
                             la_wall_as=int(rng.choice([A.LA_BLOOD, A.EPI_FAT])))
+
+
+def _relaxed_base(shape: A.HeartShape, rng: np.random.Generator) -> A.HeartShape:
+    """A view whose base relaxes as real ones do out of systole (issue 36: on real end-diastolic and
+    late-diastolic frames the points sat 2-8 mm toward the atrium): the basal LV wall thins over its
+    last 8-20 mm to 1.5-4 mm at the MV line, and a wall that thick, as dark as the myocardium, runs on
+    4-15 mm past the hinge into the atrium (:attr:`mvtrack.synth.anatomy.HeartShape.relaxed_base`); on
+    half of them the LA no wider than the annulus just above it (no waist)."""
+    relaxed = (rng.uniform(8.0, 20.0), rng.uniform(1.5, 4.0), rng.uniform(4.0, 15.0))
+    shape = replace(shape, relaxed_base=relaxed)
+    if rng.random() < 0.5:
+        shape = replace(shape, la_half_width_mm=shape.annulus_half_mm * rng.uniform(1.0, 1.2))
+    return shape
 
 
 @dataclass
