@@ -17,9 +17,12 @@ classifier found real frames have and ours lack. It matters most for stage 1, wh
 chemical-shift lines at fat-water boundaries (``mvtrack.synth.variants.DarkWalls``): the dark band of
 the LV wall then runs on past the hinge, as in real diastolic 4CH frames. ``--dark-groove 0.6``: the
 AV-groove fat as dark as the LV wall and 8-20 mm deep, so the band runs on as thick as the wall.
+``--relaxed-base 0.5`` (issue 36): half the subjects with the relaxed base, the basal wall thinning toward
+the MV line and running on past the hinge into the atrium out of systole
+(``mvtrack.synth.variants._relaxed_base``).
 
     python scripts/finetune.py RUN --view 4CH [--stage 2] [--subjects 200] [--minutes 50] [--random-contrast 0.8]
-        [--hinge-look 0.7] [--busy 0.7] [--dark-wall 0.5] [--dark-groove 0.6] [--average-from 0.3] [--from-scratch --batch-size 64 --lr 2e-4]
+        [--hinge-look 0.7] [--busy 0.7] [--dark-wall 0.5] [--dark-groove 0.6] [--relaxed-base 0.5] [--average-from 0.3] [--from-scratch --batch-size 64 --lr 2e-4]
         (RUN/model: the best checkpoint; RUN/model_averaged: the weight average)
 """
 
@@ -43,6 +46,7 @@ def main() -> None:
     parser.add_argument("--busy", type=float, default=0.0, help="share of views with busy surroundings")
     parser.add_argument("--dark-wall", type=float, default=0.0, help="share of views with dark walls past the hinge")
     parser.add_argument("--dark-groove", type=float, default=0.0, help="share of views with a dark AV groove past the hinge")
+    parser.add_argument("--relaxed-base", type=float, default=0.0, help="share of views with the relaxed base")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--from-scratch", action="store_true", help="start from random weights, not the shipped network")
     parser.add_argument("--batch-size", type=int, default=8)
@@ -60,7 +64,7 @@ def main() -> None:
 
     generator = {"random_contrast_probability": args.random_contrast, "hinge_look_probability": args.hinge_look,
                  "busy_probability": args.busy, "dark_wall_probability": args.dark_wall,
-                 "dark_groove_probability": args.dark_groove}
+                 "dark_groove_probability": args.dark_groove, "relaxed_base_probability": args.relaxed_base}
     cache = args.run / "cache" / f"{args.view}.npz"
     if not cache.exists():
         jobs = synthetic_jobs(args.subjects, args.seed, views=(args.view,),
@@ -76,7 +80,8 @@ def main() -> None:
                             progress=False)
     notes = {"generator": {**generator, "seed": args.seed, "subjects": args.subjects}}
     model_id = (f"{'scratch' if args.from_scratch else 'finetune'}-{name}-rc{args.random_contrast:g}"
-                f"-hl{args.hinge_look:g}-busy{args.busy:g}-dark{args.dark_wall:g}-groove{args.dark_groove:g}")
+                f"-hl{args.hinge_look:g}-busy{args.busy:g}-dark{args.dark_wall:g}-groove{args.dark_groove:g}"
+                f"-relaxed{args.relaxed_base:g}")
     export_model_dir({name: out / "best.pt"}, args.run / "model", model_id, notes=notes)
     if (out / "averaged.pt").exists():
         export_model_dir({name: out / "averaged.pt"}, args.run / "model_averaged", model_id + "-averaged", notes=notes)

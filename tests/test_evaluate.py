@@ -139,3 +139,17 @@ def test_phase_frames_find_end_diastole_end_systole_and_late_diastole():
     shifted[:, :, 1] -= 1.0
     signed = signed_phase_errors_mm(shifted, ref)
     assert signed["ed"] == pytest.approx(-1.0) and signed["late_diastole"] == pytest.approx(-1.0)
+
+
+def test_centre_offsets_split_a_landing_into_toward_the_apex_and_along_the_mv_line():
+    from mvtrack.evaluate.points import centre_offsets_mm
+
+    # a horizontal MV line from (10, 20) to (30, 20) px, apex down the image; pixels 2 mm tall, 1 mm wide
+    reference = np.array([[[10.0, 20.0], [30.0, 20.0]]] * 3)
+    shifts_px = np.array([[0.0, 0.0], [0.0, 3.0], [-5.0, -1.0]])  # same; 3 px apical; 5 px back, 1 px atrial
+    predicted = reference + shifts_px[:, None, :]
+    offsets = centre_offsets_mm(predicted, reference, (2.0, 1.0), np.array([0.0, 1.0]))
+    np.testing.assert_allclose(offsets, [[0.0, 0.0], [6.0, 0.0], [-2.0, -5.0]])
+    # the line's own direction: reversed point order flips the second column only
+    flipped = centre_offsets_mm(predicted[:, ::-1], reference[:, ::-1], (2.0, 1.0), np.array([0.0, 1.0]))
+    np.testing.assert_allclose(flipped, offsets * [1.0, -1.0])

@@ -68,3 +68,14 @@ def match_frames(predicted: np.ndarray, predicted_times: np.ndarray, reference_t
         for axis in range(2):
             out[:, k, axis] = resample_periodic(predicted_times, predicted[:, k, axis], rr_s, reference_times)
     return out
+
+
+def centre_offsets_mm(predicted: np.ndarray, reference: np.ndarray, spacing_mm, apex_normal: np.ndarray) -> np.ndarray:
+    """(T, 2) where the predicted MV centre lies from the reference's, in mm: [0] along ``apex_normal``
+    (a unit (2,) vector in mm axes, toward the apex +), [1] along the reference's MV line of each frame
+    (from its first point to its second +). Says which way a lost network went: toward the atrium,
+    past the apex, or sideways (e.g. onto the RA of a 4CH, beyond the second-named, septal point)."""
+    offset = points_to_mm(predicted.mean(axis=1) - reference.mean(axis=1), spacing_mm)
+    line = points_to_mm(reference[:, 1] - reference[:, 0], spacing_mm)
+    line = line / np.maximum(np.linalg.norm(line, axis=-1, keepdims=True), 1e-9)
+    return np.stack([offset @ np.asarray(apex_normal, dtype=float), np.sum(offset * line, axis=-1)], axis=-1)
