@@ -9,9 +9,10 @@ networks learned the generator, not how they do on real scans.
 
 ``--relaxed-base 1`` renders the test subjects with the generator's relaxed base (the basal wall thinning
 and running on past the hinge out of systole, ``mvtrack.synth.variants._relaxed_base``; the same
-subjects otherwise): does a model take the end of the dark band for the hinge there?
+subjects otherwise): does a model take the end of the dark band for the hinge there? ``--hinge-look 1``
+adds the hinge look (no waist, faint LA wall and leaflets that come and go: ``_hinge_look``).
 
-    .venv/bin/python benchmarks/accuracy.py [--subjects 40] [--model DIR] [--out DIR] [--relaxed-base P]
+    .venv/bin/python benchmarks/accuracy.py [--subjects 40] [--model DIR] [--out DIR] [--relaxed-base P] [--hinge-look P]
 """
 
 from __future__ import annotations
@@ -98,9 +99,10 @@ def signed_table(signed: list[tuple[str, dict, float | None]]) -> str:
     return "\n".join(lines)
 
 
-def generator_options(relaxed_base: float) -> dict:
-    """The test set's generator options: none (the plain test set) unless a relaxed base is asked for."""
-    return {"relaxed_base_probability": relaxed_base} if relaxed_base else {}
+def generator_options(relaxed_base: float = 0.0, hinge_look: float = 0.0) -> dict:
+    """The test set's generator options: none (the plain test set) unless a variant is asked for."""
+    options = {"relaxed_base_probability": relaxed_base, "hinge_look_probability": hinge_look}
+    return {key: value for key, value in options.items() if value}
 
 
 def main() -> None:
@@ -109,8 +111,10 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--relaxed-base", type=float, default=0.0, help="share of test views with the relaxed base")
+    parser.add_argument("--hinge-look", type=float, default=0.0, help="share of test views with the hinge look")
     args = parser.parse_args()
-    summary = run(args.subjects, args.model, args.out, generator_options=generator_options(args.relaxed_base))
+    summary = run(args.subjects, args.model, args.out,
+                  generator_options=generator_options(args.relaxed_base, args.hinge_look))
     if args.out:
         (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
 

@@ -2,7 +2,7 @@
 
 A shorter view of benchmarks/accuracy.py (same test seed), for the model card.
 
-    .venv/bin/python benchmarks/model_accuracy.py [--subjects 20] [--model DIR] [--relaxed-base P]
+    .venv/bin/python benchmarks/model_accuracy.py [--subjects 20] [--model DIR] [--relaxed-base P] [--hinge-look P]
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=20)
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--relaxed-base", type=float, default=0.0, help="share of test views with the relaxed base")
+    parser.add_argument("--hinge-look", type=float, default=0.0, help="share of test views with the hinge look")
     args = parser.parse_args()
-    summary = run(args.subjects, args.model, None, generator_options=generator_options(args.relaxed_base))
+    summary = run(args.subjects, args.model, None, generator_options=generator_options(args.relaxed_base, args.hinge_look))
     print(f"{'stage':12s} {'view':5s} {'Euclidean mm':>14s} {'angle deg':>12s} {'displacement mm':>16s}")
     for key, row in sorted(summary["spatial"].items()):
         stage, view = key.split("/")
