@@ -61,7 +61,12 @@ def sample_apex_normal(cine, models) -> np.ndarray:
 
 def landing(cine, reference, frames, normal, point_order, models) -> dict:
     """Stage 1 of ``models`` on ``cine`` against the reference on ``frames``."""
-    from mvtrack.evaluate.points import align_point_order, angular_errors_deg, centre_offsets_mm, point_errors_mm
+    from mvtrack.evaluate.points import (
+        align_point_order,
+        angular_errors_deg,
+        centre_offsets_mm,
+        point_errors_mm,
+    )
     from mvtrack.pipeline.track import stage1_points
 
     predicted = stage1_points(cine, models)[frames]

@@ -43,11 +43,11 @@ def main() -> None:
     for label, cine, reference, frames, _, order in real_views():
         spacing = cine.pixel_spacing_mm
 
-        def median_error(frames_in, origin):
+        def median_error(frames_in, origin, cine=cine, frames=frames, reference=reference, order=order):
             points = stage1_points(replace(cine, frames=np.ascontiguousarray(frames_in)), models)[frames] + origin
             if order == "unordered":
                 points, _ = align_point_order(points, reference)
-            return float(np.median(point_errors_mm(points, reference, spacing)))
+            return float(np.median(point_errors_mm(points, reference, cine.pixel_spacing_mm)))
 
         cells = [f"{median_error(cine.frames, np.zeros(2)):.1f}"]
         centre = reference.mean(axis=(0, 1))

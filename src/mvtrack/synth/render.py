@@ -34,7 +34,13 @@ from mvtrack.synth.scene import (
     _patient_orientation,
     _sample_shape,
 )
-from mvtrack.synth.variants import _busy_surroundings, _dark_walls, _hinge_look, _relaxed_base, chemical_shift_lines
+from mvtrack.synth.variants import (
+    _busy_surroundings,
+    _dark_walls,
+    _hinge_look,
+    _relaxed_base,
+    chemical_shift_lines,
+)
 
 
 @dataclass
