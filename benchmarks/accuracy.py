@@ -10,9 +10,13 @@ networks learned the generator, not how they do on real scans.
 ``--relaxed-base 1`` renders the test subjects with the generator's relaxed base (the basal wall thinning
 and running on past the hinge out of systole, ``mvtrack.synth.variants._relaxed_base``; the same
 subjects otherwise): does a model take the end of the dark band for the hinge there? ``--hinge-look 1``
-adds the hinge look (no waist, faint LA wall and leaflets that come and go: ``_hinge_look``).
+adds the hinge look (no waist, faint LA wall and leaflets that come and go: ``_hinge_look``);
+``--dark-wall`` and ``--dark-groove`` the dark walls and the dark AV groove past the hinge,
+``--diastolic-groove`` that groove dark out of systole only, ``--diastolic-wall`` LA / RA walls that thicken
+and darken out of systole only.
 
-    .venv/bin/python benchmarks/accuracy.py [--subjects 40] [--model DIR] [--out DIR] [--relaxed-base P] [--hinge-look P]
+    .venv/bin/python benchmarks/accuracy.py [--subjects 40] [--model DIR] [--out DIR]
+        [--relaxed-base P] [--hinge-look P] [--dark-wall P] [--dark-groove P] [--diastolic-groove P] [--diastolic-wall P]
 """
 
 from __future__ import annotations
@@ -99,9 +103,20 @@ def signed_table(signed: list[tuple[str, dict, float | None]]) -> str:
     return "\n".join(lines)
 
 
-def generator_options(relaxed_base: float = 0.0, hinge_look: float = 0.0) -> dict:
-    """The test set's generator options: none (the plain test set) unless a variant is asked for."""
-    options = {"relaxed_base_probability": relaxed_base, "hinge_look_probability": hinge_look}
+#: Generator variants a test set may be drawn with (flag -> ``generate_subject`` keyword).
+VARIANTS = {"relaxed-base": "relaxed_base_probability", "hinge-look": "hinge_look_probability",
+            "dark-wall": "dark_wall_probability", "dark-groove": "dark_groove_probability",
+            "diastolic-groove": "diastolic_groove_probability", "diastolic-wall": "diastolic_wall_probability"}
+
+
+def add_variant_flags(parser) -> None:
+    for flag in VARIANTS:
+        parser.add_argument(f"--{flag}", type=float, default=0.0, help=f"share of test views with the {flag.replace('-', ' ')}")
+
+
+def generator_options(args) -> dict:
+    """The test set's generator options from the variant flags: none (the plain test set) unless asked."""
+    options = {keyword: getattr(args, flag.replace("-", "_")) for flag, keyword in VARIANTS.items()}
     return {key: value for key, value in options.items() if value}
 
 
@@ -110,11 +125,9 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=40)
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--relaxed-base", type=float, default=0.0, help="share of test views with the relaxed base")
-    parser.add_argument("--hinge-look", type=float, default=0.0, help="share of test views with the hinge look")
+    add_variant_flags(parser)
     args = parser.parse_args()
-    summary = run(args.subjects, args.model, args.out,
-                  generator_options=generator_options(args.relaxed_base, args.hinge_look))
+    summary = run(args.subjects, args.model, args.out, generator_options=generator_options(args))
     if args.out:
         (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
 

@@ -2,7 +2,7 @@
 
 A shorter view of benchmarks/accuracy.py (same test seed), for the model card.
 
-    .venv/bin/python benchmarks/model_accuracy.py [--subjects 20] [--model DIR] [--relaxed-base P] [--hinge-look P]
+    .venv/bin/python benchmarks/model_accuracy.py [--subjects 20] [--model DIR] [--relaxed-base P] [--hinge-look P] [--dark-wall P] [--dark-groove P] [--diastolic-groove P] [--diastolic-wall P]
 """
 
 from __future__ import annotations
@@ -10,17 +10,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from accuracy import generator_options, run
+from accuracy import add_variant_flags, generator_options, run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subjects", type=int, default=20)
     parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument("--relaxed-base", type=float, default=0.0, help="share of test views with the relaxed base")
-    parser.add_argument("--hinge-look", type=float, default=0.0, help="share of test views with the hinge look")
+    add_variant_flags(parser)
     args = parser.parse_args()
-    summary = run(args.subjects, args.model, None, generator_options=generator_options(args.relaxed_base, args.hinge_look))
+    summary = run(args.subjects, args.model, None, generator_options=generator_options(args))
     print(f"{'stage':12s} {'view':5s} {'Euclidean mm':>14s} {'angle deg':>12s} {'displacement mm':>16s}")
     for key, row in sorted(summary["spatial"].items()):
         stage, view = key.split("/")

@@ -19,10 +19,11 @@ the LV wall then runs on past the hinge, as in real diastolic 4CH frames. ``--da
 AV-groove fat as dark as the LV wall and 8-20 mm deep, so the band runs on as thick as the wall.
 ``--relaxed-base 0.5`` (issue 36): half the subjects with the relaxed base, the basal wall thinning toward
 the MV line and running on past the hinge into the atrium out of systole
-(``mvtrack.synth.variants._relaxed_base``).
+(``mvtrack.synth.variants._relaxed_base``). ``--diastolic-wall 0.5``: half with LA / RA walls that thicken and
+darken out of systole (``generate_subject(diastolic_wall_probability=...)``).
 
     python scripts/finetune.py RUN --view 4CH [--stage 2] [--subjects 200] [--minutes 50] [--random-contrast 0.8]
-        [--hinge-look 0.7] [--busy 0.7] [--dark-wall 0.5] [--dark-groove 0.6] [--relaxed-base 0.5] [--average-from 0.3] [--from-scratch --batch-size 64 --lr 2e-4]
+        [--hinge-look 0.7] [--busy 0.7] [--dark-wall 0.5] [--dark-groove 0.6] [--relaxed-base 0.5] [--diastolic-wall 0.5] [--average-from 0.3] [--from-scratch --batch-size 64 --lr 2e-4]
         (RUN/model: the best checkpoint; RUN/model_averaged: the weight average)
 """
 
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("--dark-wall", type=float, default=0.0, help="share of views with dark walls past the hinge")
     parser.add_argument("--dark-groove", type=float, default=0.0, help="share of views with a dark AV groove past the hinge")
     parser.add_argument("--relaxed-base", type=float, default=0.0, help="share of views with the relaxed base")
+    parser.add_argument("--diastolic-wall", type=float, default=0.0, help="share of views with diastolic dark walls")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--from-scratch", action="store_true", help="start from random weights, not the shipped network")
     parser.add_argument("--batch-size", type=int, default=8)
@@ -64,7 +66,8 @@ def main() -> None:
 
     generator = {"random_contrast_probability": args.random_contrast, "hinge_look_probability": args.hinge_look,
                  "busy_probability": args.busy, "dark_wall_probability": args.dark_wall,
-                 "dark_groove_probability": args.dark_groove, "relaxed_base_probability": args.relaxed_base}
+                 "dark_groove_probability": args.dark_groove, "relaxed_base_probability": args.relaxed_base,
+                 "diastolic_wall_probability": args.diastolic_wall}
     cache = args.run / "cache" / f"{args.view}.npz"
     if not cache.exists():
         jobs = synthetic_jobs(args.subjects, args.seed, views=(args.view,),
@@ -81,7 +84,7 @@ def main() -> None:
     notes = {"generator": {**generator, "seed": args.seed, "subjects": args.subjects}}
     model_id = (f"{'scratch' if args.from_scratch else 'finetune'}-{name}-rc{args.random_contrast:g}"
                 f"-hl{args.hinge_look:g}-busy{args.busy:g}-dark{args.dark_wall:g}-groove{args.dark_groove:g}"
-                f"-relaxed{args.relaxed_base:g}")
+                f"-relaxed{args.relaxed_base:g}-diastolicwall{args.diastolic_wall:g}")
     export_model_dir({name: out / "best.pt"}, args.run / "model", model_id, notes=notes)
     if (out / "averaged.pt").exists():
         export_model_dir({name: out / "averaged.pt"}, args.run / "model_averaged", model_id + "-averaged", notes=notes)

@@ -74,7 +74,8 @@ def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labe
                      fine: int = 2, random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY,
                      hinge_look_probability: float = 0.0, busy_probability: float = 0.0,
                      dark_wall_probability: float = 0.0, dark_groove_probability: float = 0.0,
-                     relaxed_base_probability: float = 0.0) -> SyntheticSubject:
+                     relaxed_base_probability: float = 0.0, diastolic_groove_probability: float = 0.0,
+                     diastolic_wall_probability: float = 0.0) -> SyntheticSubject:
     """One synthetic subject; deterministic for (seed, index).
 
     ``keep_fine_labels`` keeps label patches around the truth points (for tests); ``fine`` is the
@@ -86,7 +87,11 @@ def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labe
     ``dark_wall_probability``: the share of views with dark LA / RA walls and chemical-shift lines
     (:class:`DarkWalls`); ``dark_groove_probability``: the share of views whose AV-groove fat is as dark as
     the LV wall and reaches 8-20 mm past the MV line; ``relaxed_base_probability``: the share of views
-    whose basal wall thins and runs on past the hinge out of systole (:func:`_relaxed_base`).
+    whose basal wall thins and runs on past the hinge out of systole (:func:`_relaxed_base`);
+    ``diastolic_groove_probability``: the share of views with the dark groove out of systole only (as
+    dark as the LV wall at end-diastole and in late diastole, fat at end-systole);
+    ``diastolic_wall_probability``: the share of views whose LA / RA wall thickens by 1.5-4 mm and darkens
+    to the LV wall's intensity out of systole (the atrium contracting), as drawn at end-systole.
     """
     # A 3CH comes after the 2CH and 4CH (each view draws from its own stream, by position), so adding
     # it leaves a subject's 2CH and 4CH as they were.
@@ -97,6 +102,7 @@ def generate_subject(seed: int, index: int, views=("2CH", "4CH"), keep_fine_labe
     pose = _heart_pose(np.random.default_rng([seed, index, 77]), views)
     rendered = {view: render_view(view, motion, af, np.random.default_rng([seed, index, i]), keep_fine_labels, fine, pose,
                                      random_contrast_probability, hinge_look_probability, busy_probability,
-                                     dark_wall_probability, dark_groove_probability, relaxed_base_probability)
+                                     dark_wall_probability, dark_groove_probability, relaxed_base_probability,
+                                     diastolic_groove_probability, diastolic_wall_probability)
                 for i, view in enumerate(views)}
     return SyntheticSubject(f"synth{seed:03d}_{index:04d}", rendered, motion, af)

@@ -68,10 +68,11 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
                 random_contrast_probability: float = RANDOM_CONTRAST_PROBABILITY,
                 hinge_look_probability: float = 0.0, busy_probability: float = 0.0,
                 dark_wall_probability: float = 0.0, dark_groove_probability: float = 0.0,
-                relaxed_base_probability: float = 0.0) -> SyntheticView:
+                relaxed_base_probability: float = 0.0, diastolic_groove_probability: float = 0.0,
+                diastolic_wall_probability: float = 0.0) -> SyntheticView:
     # the hinge look, the busy surroundings, the dark walls, the dark groove and the relaxed base draw
     # from streams of their own, so that without them the view is what it was
-    look_rng, busy_rng, dark_rng, groove_rng, relaxed_rng = rng.spawn(5)
+    look_rng, busy_rng, dark_rng, groove_rng, relaxed_rng, diastolic_rng, atrial_rng = rng.spawn(7)
     dilated = rng.random() < 0.15
     hypertrophy = rng.random() < 0.12
     shape = _sample_shape(view, rng, dilated, hypertrophy)
@@ -92,6 +93,16 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
     groove_gain = groove_rng.uniform(0.7, 1.3) if groove_rng.random() < dark_groove_probability else None
     if groove_gain is not None:
         shape = replace(shape, avgroove_fat_mm=groove_rng.uniform(8.0, 20.0))
+    # A diastolic dark groove: the same, but only out of systole (blending back to fat toward
+    # end-systole), so the dark band runs on past the hinge at end-diastole and in late diastole.
+    diastolic_gain = diastolic_rng.uniform(0.7, 1.3) if diastolic_rng.random() < diastolic_groove_probability else None
+    if diastolic_gain is not None:
+        shape = replace(shape, avgroove_fat_mm=diastolic_rng.uniform(8.0, 20.0))
+    # Diastolic dark walls: the LA / RA wall thickening out of systole (the atrium contracting in late
+    # diastole) by 1.5-4 mm and as dark as the LV wall, back to the drawn wall at end-systole.
+    atrial = None
+    if atrial_rng.random() < diastolic_wall_probability:
+        atrial = (atrial_rng.uniform(1.5, 4.0), atrial_rng.uniform(0.6, 1.1))  # extra thickness mm, gain
     times = np.arange(n_frames) * motion.rr_s / n_frames
     # Points move differently: the plane tilts (lateral / anterior usually moves more).
     tilt = rng.uniform(-0.35, 0.35)
@@ -185,10 +196,12 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
             contraction=contraction[index], leaflet_open=opening[index], ef_radial=ef_radial,
             through_plane=through_plane[index],
         )
-        geometry = A.heart_frame(shape, state)
+        relaxed = float(np.clip(1.0 - contraction[index], 0.0, 1.0))
+        frame_shape = shape if atrial is None else replace(shape, la_wall_mm=shape.la_wall_mm + atrial[0] * relaxed)
+        geometry = A.heart_frame(frame_shape, state)
         labels = background.copy()
         box_labels = labels[box]
-        A.render_heart_labels(u_warped, v_warped, shape, geometry, box_labels)
+        A.render_heart_labels(u_warped, v_warped, frame_shape, geometry, box_labels)
         labels[box] = box_labels
         for k, hinge in enumerate((geometry.hinge_left, geometry.hinge_right)):
             point = _unwarp(hinge, u_box, v_box, warp_u, warp_v)
@@ -200,6 +213,11 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
         frame_lut = lut.copy()
         for label, gain in pool_gain.items():
             frame_lut[label] *= gain[index]
+        if atrial is not None:
+            for wall in (A.LA_WALL, A.RA_WALL):
+                frame_lut[wall] = relaxed * lut[A.LV_MYO] * atrial[1] + (1.0 - relaxed) * lut[wall]
+        if diastolic_gain is not None:
+            frame_lut[A.EPI_FAT] = relaxed * lut[A.LV_MYO] * diastolic_gain + (1.0 - relaxed) * lut[A.EPI_FAT]
         if look is not None:
             frame_lut[A.LA_BLOOD] = frame_lut[A.LV_BLOOD]
             seen = look.la_wall_visibility[index]
