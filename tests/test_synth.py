@@ -302,3 +302,36 @@ def test_the_relaxed_base_runs_the_dark_wall_on_past_the_hinge_out_of_systole_on
 
 def test_the_relaxed_base_leaves_the_rest_of_the_subject_as_it_was():
     _same_motion_different_frames("relaxed_base_probability")
+
+
+def _near_hinges(view, t, radius_mm=15.0):
+    rows, cols = np.mgrid[: view.cine.frames.shape[1], : view.cine.frames.shape[2]]
+    distance = np.min([np.hypot(cols - x, rows - y) for x, y in view.points_px[t]], axis=0) * view.cine.pixel_spacing_mm[0]
+    return distance < radius_mm
+
+
+def test_diastolic_dark_walls_change_end_diastole_and_leave_end_systole_nearly_as_it_was():
+    """The diastolic dark walls (issue 36): drawn from their own stream (the motion is the plain
+    subject's); at end-diastole the frame changes around the hinges, at the frame nearest end-systole
+    far less (the walls thin and brighten back with the contraction)."""
+    a, b = _same_motion_different_frames("diastolic_wall_probability")
+    es = int(np.argmax(displacement_mm(a.points_px, a.cine.pixel_spacing_mm)))
+
+    def change(t):
+        near = _near_hinges(a, t)
+        return float(np.abs(b.cine.frames[t][near].astype(float) - a.cine.frames[t][near].astype(float)).mean())
+
+    assert change(0) > 3 * change(es)
+
+
+def test_the_diastolic_dark_groove_is_dark_at_end_diastole_only():
+    """The diastolic dark groove: deeper AV-groove fat in every frame, as dark as the LV wall at
+    end-diastole and fat again at end-systole."""
+    a, b = _same_motion_different_frames("diastolic_groove_probability")
+    es = int(np.argmax(displacement_mm(a.points_px, a.cine.pixel_spacing_mm)))
+
+    def mean_near(view, t):
+        return float(view.cine.frames[t][_near_hinges(a, t)].astype(float).mean())
+
+    # relative to the plain subject (storage rescales each cine): darker at end-diastole than at end-systole
+    assert mean_near(b, 0) / mean_near(a, 0) < mean_near(b, es) / mean_near(a, es)
