@@ -274,9 +274,10 @@ def _smoothstep(x):
     return x * x * (3.0 - 2.0 * x)
 
 
-def _relaxed_share(frame: HeartFrame) -> float:
-    """How relaxed the base is: 1 at end-diastole (and through late diastole), 0 at end-systole."""
-    return float(np.clip(1.0 - frame.contraction, 0.0, 1.0))
+def relaxed_share(contraction: float) -> float:
+    """How relaxed the heart is at a contraction (0 at end-diastole, 1 at end-systole): 1 at end-diastole
+    and through late diastole, 0 at end-systole. Weighs every look that holds out of systole only."""
+    return float(np.clip(1.0 - contraction, 0.0, 1.0))
 
 
 def _relaxed_wall(u, v, shape: HeartShape, frame: HeartFrame, side) -> np.ndarray:
@@ -285,7 +286,7 @@ def _relaxed_wall(u, v, shape: HeartShape, frame: HeartFrame, side) -> np.ndarra
     taper_mm, hinge_wall_mm, _ = shape.relaxed_base
     full = frame.wall_mm
     thin = hinge_wall_mm + (full - hinge_wall_mm) * _smoothstep(side / taper_mm)
-    thickness = full - _relaxed_share(frame) * (full - np.minimum(thin, full))
+    thickness = full - relaxed_share(frame.contraction) * (full - np.minimum(thin, full))
     cu, cv, au, av = frame.lv_endo
     return _inside_ellipse(u, v, cu, cv, au + thickness, av + thickness) | (thickness >= full)
 
@@ -296,7 +297,7 @@ def _paint_atrial_run(u, v, shape: HeartShape, frame: HeartFrame, side, along, s
     LV myocardium (as dark), the LA wall's collar at the hinge with it while the base is mostly
     relaxed; AV-groove vessels stay where they are."""
     _, hinge_wall_mm, run_mm = shape.relaxed_base
-    share = _relaxed_share(frame)
+    share = relaxed_share(frame.contraction)
     if share <= 0.0:
         return
     up = -side  # mm from the MV line toward the atrium

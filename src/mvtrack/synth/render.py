@@ -70,8 +70,9 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
                 dark_wall_probability: float = 0.0, dark_groove_probability: float = 0.0,
                 relaxed_base_probability: float = 0.0, diastolic_groove_probability: float = 0.0,
                 diastolic_wall_probability: float = 0.0) -> SyntheticView:
-    # the hinge look, the busy surroundings, the dark walls, the dark groove and the relaxed base draw
-    # from streams of their own, so that without them the view is what it was
+    # the hinge look, the busy surroundings, the dark walls, the dark groove, the relaxed base, the
+    # diastolic groove and the diastolic walls draw from streams of their own, so that without them
+    # the view is what it was
     look_rng, busy_rng, dark_rng, groove_rng, relaxed_rng, diastolic_rng, atrial_rng = rng.spawn(7)
     dilated = rng.random() < 0.15
     hypertrophy = rng.random() < 0.12
@@ -90,14 +91,10 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
     # A dark AV groove: the fat pad beside the annulus as dark as the LV wall (fat and water cancelling
     # in its voxels, vessels) and reaching 8-20 mm past the MV line, so the dark band of the wall runs
     # on, as thick, past the hinge.
-    groove_gain = groove_rng.uniform(0.7, 1.3) if groove_rng.random() < dark_groove_probability else None
-    if groove_gain is not None:
-        shape = replace(shape, avgroove_fat_mm=groove_rng.uniform(8.0, 20.0))
+    shape, groove_gain = _dark_groove(shape, groove_rng, dark_groove_probability)
     # A diastolic dark groove: the same, but only out of systole (blending back to fat toward
     # end-systole), so the dark band runs on past the hinge at end-diastole and in late diastole.
-    diastolic_gain = diastolic_rng.uniform(0.7, 1.3) if diastolic_rng.random() < diastolic_groove_probability else None
-    if diastolic_gain is not None:
-        shape = replace(shape, avgroove_fat_mm=diastolic_rng.uniform(8.0, 20.0))
+    shape, diastolic_gain = _dark_groove(shape, diastolic_rng, diastolic_groove_probability)
     # Diastolic dark walls: the LA / RA wall thickening out of systole (the atrium contracting in late
     # diastole) by 1.5-4 mm and as dark as the LV wall, back to the drawn wall at end-systole.
     atrial = None
@@ -196,7 +193,7 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
             contraction=contraction[index], leaflet_open=opening[index], ef_radial=ef_radial,
             through_plane=through_plane[index],
         )
-        relaxed = float(np.clip(1.0 - contraction[index], 0.0, 1.0))
+        relaxed = A.relaxed_share(contraction[index])
         frame_shape = shape if atrial is None else replace(shape, la_wall_mm=shape.la_wall_mm + atrial[0] * relaxed)
         geometry = A.heart_frame(frame_shape, state)
         labels = background.copy()
@@ -275,6 +272,15 @@ def render_view(view: str, motion: MotionParams, af: bool, rng: np.random.Genera
         view_result.label_patches = np.stack(patches).reshape(n_frames, 2, PATCH, PATCH)
         view_result.patch_origins = np.array(origins, dtype=float).reshape(n_frames, 2, 2)
     return view_result
+
+
+def _dark_groove(shape: A.HeartShape, rng: np.random.Generator, probability: float) -> tuple[A.HeartShape, float | None]:
+    """With ``probability``: the AV-groove fat reaching 8-20 mm past the MV line, and its intensity as a
+    multiple (0.7-1.3) of the LV wall's; else the shape as it was and None."""
+    if not rng.random() < probability:
+        return shape, None
+    gain = rng.uniform(0.7, 1.3)
+    return replace(shape, avgroove_fat_mm=rng.uniform(8.0, 20.0)), gain
 
 
 def _unwarp(target: np.ndarray, u: np.ndarray, v: np.ndarray, warp_u: np.ndarray, warp_v: np.ndarray) -> np.ndarray:

@@ -5,7 +5,8 @@ subject rendered without a variant is byte for byte what it was: the relaxed bas
 thinning and running on past the hinge out of systole), the hinge look (no LV-LA waist,
 faint LA wall, leaflets that come and go), dark walls past the hinge with chemical-shift lines, and a
 busy chest (the field of view filled and crowded with small structures and vessels). The dark AV
-groove is a few lines of ``render_view`` itself.
+groove (in every frame, or out of systole only) and the diastolic dark walls are a few lines of
+``render_view`` itself.
 """
 
 from __future__ import annotations
